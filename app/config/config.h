@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace authfcgi::config {
+
+struct DatabaseConfig {
+  std::string host = "127.0.0.1";
+  unsigned port = 3306;
+  std::string unix_socket;  // when set, used instead of host:port
+  std::string user = "authfcgi";
+  std::string password;
+  std::string name = "authfcgi";
+};
+
+struct SessionConfig {
+  std::int64_t max_age_seconds = 24 * 3600;          // session cookie and row lifetime
+  std::int64_t remember_max_age_seconds = 365 * 24 * 3600;
+  std::int64_t csrf_time_limit_seconds = 3600;       // Flask-WTF's default
+  bool force_secure_cookies = false;                 // Secure even when HTTPS is not reported
+};
+
+struct PwhashConfig {
+  std::uint64_t opslimit = 2;          // crypto_pwhash_OPSLIMIT_INTERACTIVE
+  std::size_t memlimit = 67108864;     // crypto_pwhash_MEMLIMIT_INTERACTIVE (64 MiB)
+  unsigned max_concurrent = 0;         // 0: one per core
+};
+
+// Every option with its default; see conf/authfcgi.conf.example.
+struct Config {
+  std::string secret_key;  // at least 32 bytes
+  std::vector<std::string> previous_secret_keys;
+  DatabaseConfig database;
+  SessionConfig session;
+  PwhashConfig pwhash;
+  std::string templates_dir = "/usr/share/authfcgi/templates";
+  std::string listen;  // empty: the socket on fd 0 (spawn-fcgi); else a path or host:port
+  unsigned threads = 4;
+};
+
+}  // namespace authfcgi::config

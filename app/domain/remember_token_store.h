@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "domain/user.h"
+
+namespace authfcgi::domain {
+
+struct RememberTokenRecord {
+  std::string selector;
+  std::string validator_hash;  // hex or base64url of a hash of the validator
+  UserId user_id = 0;
+  std::int64_t expires_at = 0;
+};
+
+// "Remember me" tokens: a public selector plus the hash of a secret validator.
+// One instance per thread. Every method throws StorageUnavailable when the database is down.
+class RememberTokenStore {
+ public:
+  virtual ~RememberTokenStore() = default;
+  virtual void insert(const RememberTokenRecord& record) = 0;
+  // nullopt when no row has this selector.
+  [[nodiscard]] virtual std::optional<RememberTokenRecord> find(std::string_view selector) = 0;
+  virtual void remove(std::string_view selector) = 0;
+  virtual void remove_for_user(UserId user_id) = 0;
+};
+
+}  // namespace authfcgi::domain

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/user.h"
+
+namespace authfcgi::domain {
+
+// Accounts. One instance per thread (it owns no connection of its own but uses one that is
+// not thread-safe). Every method throws StorageUnavailable when the database is unreachable.
+class UserRepository {
+ public:
+  virtual ~UserRepository() = default;
+  // email must already be lower-case; nullopt when no such account.
+  [[nodiscard]] virtual std::optional<User> find_by_email(std::string_view email) = 0;
+  [[nodiscard]] virtual std::optional<User> find_by_id(UserId id) = 0;
+  // Returns false when the user does not exist.
+  virtual bool update_password_hash(UserId id, std::string_view password_hash) = 0;
+  // Throws DuplicateKey when the email or the username is taken. Returns the new id.
+  virtual UserId add(std::string_view email, std::string_view username,
+                     std::string_view password_hash) = 0;
+  [[nodiscard]] virtual std::vector<User> list() = 0;
+  // Returns false when the user does not exist. Deleting a user deletes its sessions and tokens.
+  virtual bool remove(UserId id) = 0;
+};
+
+}  // namespace authfcgi::domain

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "web/request.h"
+#include "web/response.h"
+
+namespace authfcgi::fcgi {
+
+using RequestHandler = std::function<web::Response(const web::Request&)>;
+// Called once on each worker thread; the handler it returns (and all it owns: a database
+// connection, a renderer) is used by that thread only.
+using HandlerFactory = std::function<RequestHandler()>;
+
+struct ServerOptions {
+  std::string listen;  // empty: the socket on fd 0 (spawn-fcgi); else a path or host:port
+  unsigned threads = 4;
+  int backlog = 128;
+  std::size_t max_body_bytes = 64 * 1024;
+};
+
+// The FastCGI accept loop. SIGTERM/SIGINT: stop accepting, finish requests in flight, return 0.
+class Server {
+ public:
+  Server(ServerOptions options, HandlerFactory factory);
+  // Blocks until a stop signal; returns the process exit code. Throws std::runtime_error when
+  // the socket cannot be opened.
+  int run();
+
+ private:
+  ServerOptions options_;
+  HandlerFactory factory_;
+};
+
+}  // namespace authfcgi::fcgi

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+
+namespace sql {
+class Connection;
+class PreparedStatement;
+}  // namespace sql
+
+namespace authfcgi::storage {
+
+// One MySQL connection, used by one thread only (not thread-safe). It connects lazily and
+// reconnects on the next use after a failure, so a database restart needs no worker restart.
+// Prepared statements are cached per connection and dropped on reconnect.
+class MysqlConnection {
+ public:
+  explicit MysqlConnection(config::DatabaseConfig config);
+  ~MysqlConnection();
+  MysqlConnection(const MysqlConnection&) = delete;
+  MysqlConnection& operator=(const MysqlConnection&) = delete;
+
+  // Runs work with a prepared statement for sql (cached). Translates sql::SQLException into
+  // domain::DuplicateKey (error 1062) or domain::StorageUnavailable, and drops the connection
+  // on connection-level errors so the next call reconnects.
+  void with_statement(const std::string& sql_text,
+                      const std::function<void(sql::PreparedStatement&)>& work);
+
+  // Runs a plain SQL script statement (migrations); same error translation.
+  void execute(const std::string& sql_text);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace authfcgi::storage

@@ -1,0 +1,21 @@
+#pragma once
+
+#include "domain/remember_token_store.h"
+#include "storage/mysql_connection.h"
+
+namespace authfcgi::storage {
+
+class MysqlRememberTokenStore final : public domain::RememberTokenStore {
+ public:
+  explicit MysqlRememberTokenStore(MysqlConnection& connection) : connection_(connection) {}
+
+  void insert(const domain::RememberTokenRecord& record) override;
+  std::optional<domain::RememberTokenRecord> find(std::string_view selector) override;
+  void remove(std::string_view selector) override;
+  void remove_for_user(domain::UserId user_id) override;
+
+ private:
+  MysqlConnection& connection_;
+};
+
+}  // namespace authfcgi::storage

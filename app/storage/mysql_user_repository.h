@@ -1,0 +1,24 @@
+#pragma once
+
+#include "domain/user_repository.h"
+#include "storage/mysql_connection.h"
+
+namespace authfcgi::storage {
+
+class MysqlUserRepository final : public domain::UserRepository {
+ public:
+  explicit MysqlUserRepository(MysqlConnection& connection) : connection_(connection) {}
+
+  std::optional<domain::User> find_by_email(std::string_view email) override;
+  std::optional<domain::User> find_by_id(domain::UserId id) override;
+  bool update_password_hash(domain::UserId id, std::string_view password_hash) override;
+  domain::UserId add(std::string_view email, std::string_view username,
+                     std::string_view password_hash) override;
+  std::vector<domain::User> list() override;
+  bool remove(domain::UserId id) override;
+
+ private:
+  MysqlConnection& connection_;
+};
+
+}  // namespace authfcgi::storage

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <memory>
+
+#include "config/config.h"
+#include "crypto/key_ring.h"
+#include "domain/auth_event_sink.h"
+#include "domain/clock.h"
+#include "domain/password_hasher.h"
+#include "domain/random_source.h"
+#include "domain/remember_token_store.h"
+#include "domain/session_store.h"
+#include "domain/user_repository.h"
+#include "web/request.h"
+#include "web/response.h"
+#include "web/view/renderer.h"
+
+namespace authfcgi::web {
+
+// Everything App needs, by reference; the owner (one worker thread's context) outlives App.
+struct AppDependencies {
+  domain::UserRepository& users;
+  domain::SessionStore& sessions;
+  domain::RememberTokenStore& remember_tokens;
+  domain::PasswordHasher& hasher;
+  const domain::Clock& clock;
+  const domain::RandomSource& random;
+  domain::AuthEventSink& events;
+  const crypto::KeyRing& keys;
+  view::Renderer& renderer;
+  config::SessionConfig session_config;
+};
+
+// The whole web application as a pure function of a request: session, remember-me, user
+// load, routing, handlers, cookies. Never throws: StorageUnavailable becomes a 503 page and
+// anything else a 500 page. One instance per worker thread.
+class App {
+ public:
+  explicit App(AppDependencies deps);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  [[nodiscard]] Response handle(const Request& request);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace authfcgi::web

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace authfcgi::web {
+
+// One HTTP request as the handlers see it: already parsed and within limits.
+// Header names are lower-case with '-' (e.g. "content-type"); query and form values are
+// percent-decoded, valid UTF-8 without NUL; the first of repeated names wins.
+struct Request {
+  std::string method;  // "GET", "POST", "HEAD", ...
+  std::string path;    // the path part of REQUEST_URI, as sent (not decoded)
+  std::map<std::string, std::string> query;
+  std::map<std::string, std::string> headers;
+  std::map<std::string, std::string> cookies;
+  std::map<std::string, std::string> form;
+  std::string remote_addr;
+  bool is_https = false;
+};
+
+}  // namespace authfcgi::web

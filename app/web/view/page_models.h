@@ -1,0 +1,42 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace authfcgi::web::view {
+
+// What every page shows: the navbar (current_user) and the flashed messages.
+struct Layout {
+  std::string title;
+  bool logged_in = false;
+  std::string username;
+  std::vector<std::string> flashes;
+};
+
+struct IndexPage {
+  Layout layout;
+};
+
+struct LoginPage {
+  Layout layout;
+  std::string form_action;  // "/auth/login" plus the query (next=...), built by us
+  std::string csrf_token;
+  std::string email;  // as typed; the password is never echoed
+  bool remember_me = false;
+  std::vector<std::string> email_errors;
+  std::vector<std::string> password_errors;
+  std::string notice;  // e.g. the throttling message
+};
+
+struct SecretPage {
+  Layout layout;
+};
+
+struct ErrorPage {
+  Layout layout;
+  int status = 500;
+  std::string heading;  // "Not Found"
+  std::string message;
+};
+
+}  // namespace authfcgi::web::view
