@@ -1,0 +1,63 @@
+#pragma once
+
+#include <gmock/gmock.h>
+
+#include "domain/auth_event_sink.h"
+#include "domain/password_hasher.h"
+#include "domain/remember_token_store.h"
+#include "domain/session_store.h"
+#include "domain/user_repository.h"
+
+namespace authfcgi::testing {
+
+class MockUserRepository : public domain::UserRepository {
+ public:
+  MockUserRepository();
+  ~MockUserRepository() override;
+  MOCK_METHOD(std::optional<domain::User>, find_by_email, (std::string_view), (override));
+  MOCK_METHOD(std::optional<domain::User>, find_by_id, (domain::UserId), (override));
+  MOCK_METHOD(bool, update_password_hash, (domain::UserId, std::string_view), (override));
+  MOCK_METHOD(domain::UserId, add, (std::string_view, std::string_view, std::string_view),
+              (override));
+  MOCK_METHOD(std::vector<domain::User>, list, (), (override));
+  MOCK_METHOD(bool, remove, (domain::UserId), (override));
+};
+
+class MockSessionStore : public domain::SessionStore {
+ public:
+  MockSessionStore();
+  ~MockSessionStore() override;
+  MOCK_METHOD(void, create, (std::string_view, domain::UserId, std::int64_t), (override));
+  MOCK_METHOD(std::optional<domain::User>, find_user, (std::string_view, std::int64_t),
+              (override));
+  MOCK_METHOD(void, remove, (std::string_view), (override));
+  MOCK_METHOD(void, remove_for_user, (domain::UserId), (override));
+};
+
+class MockRememberTokenStore : public domain::RememberTokenStore {
+ public:
+  MockRememberTokenStore();
+  ~MockRememberTokenStore() override;
+  MOCK_METHOD(void, insert, (const domain::RememberTokenRecord&), (override));
+  MOCK_METHOD(std::optional<domain::RememberTokenRecord>, find, (std::string_view), (override));
+  MOCK_METHOD(void, remove, (std::string_view), (override));
+  MOCK_METHOD(void, remove_for_user, (domain::UserId), (override));
+};
+
+class MockPasswordHasher : public domain::PasswordHasher {
+ public:
+  MockPasswordHasher();
+  ~MockPasswordHasher() override;
+  MOCK_METHOD(std::string, hash, (std::string_view), (const, override));
+  MOCK_METHOD(bool, verify, (std::string_view, std::string_view), (const, override));
+  MOCK_METHOD(bool, needs_rehash, (std::string_view), (const, override));
+};
+
+class MockAuthEventSink : public domain::AuthEventSink {
+ public:
+  MockAuthEventSink();
+  ~MockAuthEventSink() override;
+  MOCK_METHOD(void, record, (const domain::AuthEvent&), (override));
+};
+
+}  // namespace authfcgi::testing
