@@ -17,16 +17,16 @@ struct DatabaseConfig {
 };
 
 struct SessionConfig {
-  std::int64_t max_age_seconds = 24 * 3600;          // session cookie and row lifetime
+  std::int64_t max_age_seconds = 24 * 3600;  // session cookie and row lifetime
   std::int64_t remember_max_age_seconds = 365 * 24 * 3600;
-  std::int64_t csrf_time_limit_seconds = 3600;       // Flask-WTF's default
-  bool force_secure_cookies = false;                 // Secure even when HTTPS is not reported
+  std::int64_t csrf_time_limit_seconds = 3600;  // Flask-WTF's default
+  bool force_secure_cookies = false;            // Secure even when HTTPS is not reported
 };
 
 struct PwhashConfig {
-  std::uint64_t opslimit = 2;          // crypto_pwhash_OPSLIMIT_INTERACTIVE
-  std::size_t memlimit = 67108864;     // crypto_pwhash_MEMLIMIT_INTERACTIVE (64 MiB)
-  unsigned max_concurrent = 0;         // 0: one per core
+  std::uint64_t opslimit = 2;       // crypto_pwhash_OPSLIMIT_INTERACTIVE
+  std::size_t memlimit = 67108864;  // crypto_pwhash_MEMLIMIT_INTERACTIVE (64 MiB)
+  unsigned max_concurrent = 0;      // 0: one per core
 };
 
 // Every option with its default; see conf/authfcgi.conf.example.
@@ -37,6 +37,7 @@ struct Config {
   SessionConfig session;
   PwhashConfig pwhash;
   std::string templates_dir = "/usr/share/authfcgi/templates";
+  std::string sql_dir = "/usr/share/authfcgi/sql";  // migrations, for authctl db migrate
   std::string listen;  // empty: the socket on fd 0 (spawn-fcgi); else a path or host:port
   unsigned threads = 4;
 };

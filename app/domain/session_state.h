@@ -13,10 +13,10 @@ namespace authfcgi::domain {
 // logged-in session's row (stored only as a hash); anonymous visitors have a sid too,
 // so their CSRF token is bound to something, but no row.
 struct SessionState {
-  std::string sid;                 // base64url of 32 random bytes
-  std::optional<UserId> user_id;   // set while logged in
-  std::int64_t issued_at = 0;      // unix seconds
-  std::string csrf_secret;         // base64url random; form tokens are derived from it
+  std::string sid;                // base64url of 32 random bytes
+  std::optional<UserId> user_id;  // set while logged in
+  std::int64_t issued_at = 0;     // unix seconds
+  std::string csrf_secret;        // base64url random; form tokens are derived from it
   std::vector<std::string> flashes;
 
   bool operator==(const SessionState&) const = default;

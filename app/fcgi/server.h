@@ -9,10 +9,15 @@
 
 namespace authfcgi::fcgi {
 
-using RequestHandler = std::function<web::Response(const web::Request&)>;
-// Called once on each worker thread; the handler it returns (and all it owns: a database
+// What one worker thread answers with: `handle` for well-formed requests, `reject` for the
+// error page of a request refused before it reached the app (400, 413).
+struct WorkerHandlers {
+  std::function<web::Response(const web::Request&)> handle;
+  std::function<web::Response(int status)> reject;
+};
+// Called once on each worker thread; what it returns (and all that owns: a database
 // connection, a renderer) is used by that thread only.
-using HandlerFactory = std::function<RequestHandler()>;
+using HandlerFactory = std::function<WorkerHandlers()>;
 
 struct ServerOptions {
   std::string listen;  // empty: the socket on fd 0 (spawn-fcgi); else a path or host:port

@@ -42,6 +42,8 @@ class App {
   App& operator=(const App&) = delete;
 
   [[nodiscard]] Response handle(const Request& request);
+  // The anonymous error page for a request refused before routing (400, 413, ...).
+  [[nodiscard]] Response error_page(int status);
 
  private:
   struct Impl;

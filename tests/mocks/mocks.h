@@ -28,8 +28,7 @@ class MockSessionStore : public domain::SessionStore {
   MockSessionStore();
   ~MockSessionStore() override;
   MOCK_METHOD(void, create, (std::string_view, domain::UserId, std::int64_t), (override));
-  MOCK_METHOD(std::optional<domain::User>, find_user, (std::string_view, std::int64_t),
-              (override));
+  MOCK_METHOD(std::optional<domain::User>, find_user, (std::string_view, std::int64_t), (override));
   MOCK_METHOD(void, remove, (std::string_view), (override));
   MOCK_METHOD(void, remove_for_user, (domain::UserId), (override));
 };
