@@ -1,0 +1,114 @@
+#include <string>
+
+#include "domain/email.h"
+#include "domain/login_form.h"
+#include "domain/next_url.h"
+#include "util/percent_encoding.h"
+#include "web/cookie.h"
+#include "web/handlers/handlers.h"
+
+namespace authfcgi::web::handlers {
+namespace {
+
+constexpr std::string_view kRememberCookie = "remember_token";
+
+// The `next` query value when it is safe to redirect to, else empty.
+std::string safe_next(const Request& request) {
+  const auto found = request.query.find("next");
+  if (found == request.query.end() || !domain::is_safe_next(found->second)) {
+    return {};
+  }
+  return found->second;
+}
+
+Response render_form(PageContext& context, AuthHandlerServices& services, const std::string& next,
+                     const domain::LoginForm& form, const domain::FieldErrors& errors) {
+  services.sessions.ensure_started(context.session, context.now);
+  view::LoginPage page;
+  page.form_action =
+      next.empty() ? "/auth/login" : "/auth/login?next=" + util::percent_encode(next);
+  page.csrf_token = services.csrf.issue(context.session.csrf_secret, context.now);
+  page.email = form.email;  // the password is never echoed
+  page.remember_me = form.remember_me;
+  page.email_errors = errors.email;
+  page.password_errors = errors.password;
+  page.layout = context.take_layout("Login");
+  return Response::html(200, services.renderer.render(page));
+}
+
+std::string field(const Request& request, const std::string& name) {
+  const auto found = request.form.find(name);
+  return found == request.form.end() ? std::string() : found->second;
+}
+
+}  // namespace
+
+Response login(PageContext& context, AuthHandlerServices& services) {
+  const std::string next = safe_next(context.request);
+  if (context.request.method != "POST") {
+    return render_form(context, services, next, {}, {});
+  }
+
+  // CSRF first: on failure nothing else is evaluated.
+  const CsrfCheck csrf = services.csrf.check(context.session.csrf_secret,
+                                             field(context.request, "csrf_token"), context.now);
+  if (csrf != CsrfCheck::Ok) {
+    view::ErrorPage page;
+    page.status = 400;
+    page.heading = "Bad Request";
+    page.message = std::string(csrf_failure_message(csrf));
+    page.layout = context.take_layout("Bad Request");
+    return Response::html(400, services.renderer.render(page));
+  }
+
+  const auto form = domain::LoginForm::from_fields(context.request.form);
+  const auto errors = domain::validate(form);
+  if (!errors.empty()) {
+    return render_form(context, services, next, form, errors);
+  }
+
+  const auto outcome = services.auth.authenticate(domain::normalize_email(form.email),
+                                                  form.password, context.request.remote_addr);
+  if (outcome.result != domain::LoginResult::Success || !outcome.user) {
+    context.flash("Invalid email or password.");
+    return render_form(context, services, next, form, {});
+  }
+
+  services.sessions.log_in(context.session, outcome.user->id, context.now);
+  context.user = outcome.user;
+  if (const auto old_token = context.request.cookies.find(std::string(kRememberCookie));
+      old_token != context.request.cookies.end()) {
+    services.remember.revoke(old_token->second);
+  }
+  if (form.remember_me) {
+    SetCookie cookie;
+    cookie.name = kRememberCookie;
+    cookie.value = services.remember.issue(outcome.user->id, context.now);
+    cookie.max_age = services.remember.max_age_seconds();
+    cookie.secure = context.secure_cookies;
+    context.extra_cookies.push_back(serialize_set_cookie(cookie));
+  }
+  return Response::redirect(next.empty() ? "/" : next);
+}
+
+Response logout(PageContext& context, AuthHandlerServices& services) {
+  if (context.user) {
+    services.auth.record_event(domain::AuthEventKind::Logout, context.user->email,
+                               context.request.remote_addr);
+    services.sessions.log_out(context.session, context.now);
+    context.user.reset();
+    context.flash("You have been logged out.");
+  }
+  if (const auto token = context.request.cookies.find(std::string(kRememberCookie));
+      token != context.request.cookies.end()) {
+    services.remember.revoke(token->second);
+    SetCookie cookie;
+    cookie.name = kRememberCookie;
+    cookie.max_age = 0;
+    cookie.secure = context.secure_cookies;
+    context.extra_cookies.push_back(serialize_set_cookie(cookie));
+  }
+  return Response::redirect("/");
+}
+
+}  // namespace authfcgi::web::handlers

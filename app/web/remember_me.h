@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "crypto/key_ring.h"
+#include "domain/random_source.h"
+#include "domain/remember_token_store.h"
+#include "domain/user.h"
+
+namespace authfcgi::web {
+
+// "Remember me" tokens: the cookie holds "<selector>.<validator>"; the database holds the
+// selector and an HMAC (remember key) of the validator, so a stolen table cannot be replayed.
+// One instance per worker thread.
+class RememberMe {
+ public:
+  RememberMe(domain::RememberTokenStore& store, const crypto::KeyRing& keys,
+             const domain::RandomSource& random, std::int64_t max_age_seconds);
+
+  // Stores a new token for user_id and returns the cookie value.
+  [[nodiscard]] std::string issue(domain::UserId user_id, std::int64_t now);
+  // The user a valid, unexpired token belongs to. The token is used up (deleted) either way,
+  // so a caller that logs the user in issues a fresh one: tokens rotate on use.
+  [[nodiscard]] std::optional<domain::UserId> consume(std::string_view cookie_value,
+                                                      std::int64_t now);
+  // Deletes the token named by this cookie (logout); unknown or malformed values are ignored.
+  void revoke(std::string_view cookie_value);
+
+  [[nodiscard]] std::int64_t max_age_seconds() const { return max_age_seconds_; }
+
+ private:
+  [[nodiscard]] std::string validator_hash(const crypto::Key& key, std::string_view selector,
+                                           std::string_view validator) const;
+
+  domain::RememberTokenStore& store_;
+  const crypto::KeyRing& keys_;
+  const domain::RandomSource& random_;
+  std::int64_t max_age_seconds_;
+};
+
+}  // namespace authfcgi::web

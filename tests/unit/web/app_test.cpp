@@ -1,0 +1,384 @@
+#include "web/app.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "crypto/hmac.h"
+#include "crypto/key_ring.h"
+#include "domain/errors.h"
+#include "fakes/fake_clock.h"
+#include "fakes/fake_random_source.h"
+#include "mocks/mocks.h"
+#include "support/cookie_jar.h"
+#include "support/request_builder.h"
+
+namespace authfcgi::web {
+namespace {
+
+using ::testing::_;
+using ::testing::AnyNumber;
+using testing::CookieJar;
+using ::testing::DoAll;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::RequestBuilder;
+using ::testing::Return;
+using ::testing::SaveArg;
+using ::testing::StrictMock;
+
+constexpr std::string_view kSecret = "test-secret-of-at-least-32-bytes-0123456789";
+
+class AppTest : public ::testing::Test {
+ protected:
+  AppTest() {
+    EXPECT_CALL(hasher_, hash(_)).WillOnce(Return("dummy-hash"));
+    app_ =
+        std::make_unique<App>(AppDependencies{users_, sessions_, tokens_, hasher_, clock_, random_,
+                                              events_, keys_, renderer_, config::SessionConfig{}});
+    EXPECT_CALL(events_, record(_)).Times(AnyNumber());
+  }
+
+  // Sends a request with the jar's cookies and keeps the cookies it sets.
+  Response send(RequestBuilder builder) {
+    Request request = builder.build();
+    jar_.apply(request);
+    Response response = app_->handle(request);
+    jar_.absorb(response);
+    return response;
+  }
+
+  // Fetches the login form and returns its CSRF token.
+  std::string fetch_csrf_token() {
+    const auto page = send(RequestBuilder().get("/auth/login"));
+    std::smatch match;
+    const std::regex token(R"re(name="csrf_token" type="hidden" value="([^"]+)")re");
+    EXPECT_TRUE(std::regex_search(page.body, match, token));
+    return match.size() > 1 ? match[1].str() : std::string();
+  }
+
+  RequestBuilder login_post(const std::string& email, const std::string& password) {
+    const auto token = fetch_csrf_token();
+    RequestBuilder builder;
+    builder.post("/auth/login")
+        .field("csrf_token", token)
+        .field("email", email)
+        .field("password", password);
+    return builder;
+  }
+
+  // Logs paul in and makes later requests find his session row.
+  void log_in_paul(RequestBuilder builder) {
+    EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
+    EXPECT_CALL(hasher_, verify("paul-hash", "corn")).WillOnce(Return(true));
+    EXPECT_CALL(hasher_, needs_rehash("paul-hash")).WillOnce(Return(false));
+    EXPECT_CALL(sessions_, create(_, 7, clock_.now() + 24 * 3600))
+        .WillOnce(SaveArg<0>(&stored_sid_hash_));
+    const auto response = send(builder);
+    ASSERT_EQ(response.status, 302);
+    ON_CALL(sessions_, find_user(_, _)).WillByDefault([this](std::string_view hash, auto) {
+      return hash == stored_sid_hash_ ? std::optional(paul_) : std::nullopt;
+    });
+    EXPECT_CALL(sessions_, find_user(_, _)).Times(AnyNumber());
+  }
+
+  StrictMock<testing::MockUserRepository> users_;
+  StrictMock<testing::MockSessionStore> sessions_;
+  StrictMock<testing::MockRememberTokenStore> tokens_;
+  StrictMock<testing::MockPasswordHasher> hasher_;
+  StrictMock<testing::MockAuthEventSink> events_;
+  testing::FakeClock clock_;
+  testing::FakeRandomSource random_;
+  crypto::KeyRing keys_{kSecret, {}};
+  view::Renderer renderer_{AUTHFCGI_SOURCE_DIR "/templates"};
+  std::unique_ptr<App> app_;
+  CookieJar jar_;
+  domain::User paul_{7, "paul@example.com", "john", "paul-hash"};
+  std::string stored_sid_hash_;
+};
+
+TEST_F(AppTest, AnonymousIndexCostsNoDatabaseAndSetsNoCookie) {
+  const auto response = send(RequestBuilder().get("/"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_THAT(response.body, HasSubstr("Hello, Anonymous!"));
+  EXPECT_THAT(response.body, HasSubstr(R"(href="/auth/login">Log In<)"));
+  EXPECT_TRUE(response.headers_named("Set-Cookie").empty());
+  EXPECT_EQ(response.header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(response.header("X-Frame-Options"), "DENY");
+  EXPECT_EQ(response.header("Content-Security-Policy"), "frame-ancestors 'none'");
+  EXPECT_EQ(response.header("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(response.header("Referrer-Policy"), "same-origin");
+  EXPECT_EQ(response.header("Cache-Control"), "no-store");
+}
+
+TEST_F(AppTest, LoginFormStartsASignedBrowserSessionCookie) {
+  const auto response = send(RequestBuilder().get("/auth/login"));
+  EXPECT_EQ(response.status, 200);
+  const auto cookies = response.headers_named("Set-Cookie");
+  ASSERT_EQ(cookies.size(), 1U);
+  const std::string cookie(cookies[0]);
+  EXPECT_THAT(cookie, HasSubstr("session="));
+  EXPECT_THAT(cookie, HasSubstr("HttpOnly"));
+  EXPECT_THAT(cookie, HasSubstr("SameSite=Lax"));
+  EXPECT_THAT(cookie, HasSubstr("Path=/"));
+  EXPECT_THAT(cookie, Not(HasSubstr("Expires")));
+  EXPECT_THAT(cookie, Not(HasSubstr("Secure")));
+}
+
+TEST_F(AppTest, HttpsRequestsGetSecureCookies) {
+  const auto response = send(RequestBuilder().get("/auth/login").https());
+  EXPECT_THAT(std::string(response.header("Set-Cookie")), HasSubstr("; Secure"));
+}
+
+TEST_F(AppTest, PostWithoutCsrfTokenIs400AndLooksNothingUp) {
+  fetch_csrf_token();
+  const auto response = send(RequestBuilder()
+                                 .post("/auth/login")
+                                 .field("email", "paul@example.com")
+                                 .field("password", "corn"));
+  EXPECT_EQ(response.status, 400);
+  EXPECT_THAT(response.body, HasSubstr("The CSRF token is missing."));
+}
+
+TEST_F(AppTest, PostWithForgedCsrfTokenIs400Invalid) {
+  fetch_csrf_token();
+  const auto response = send(RequestBuilder()
+                                 .post("/auth/login")
+                                 .field("csrf_token", "1700000000.AAAA")
+                                 .field("email", "paul@example.com")
+                                 .field("password", "corn"));
+  EXPECT_EQ(response.status, 400);
+  EXPECT_THAT(response.body, HasSubstr("The CSRF token is invalid."));
+}
+
+TEST_F(AppTest, CsrfTokenFromAnotherBrowserIsInvalid) {
+  const auto token = fetch_csrf_token();
+  jar_.erase("session");
+  fetch_csrf_token();  // a different browser session
+  const auto response = send(RequestBuilder()
+                                 .post("/auth/login")
+                                 .field("csrf_token", token)
+                                 .field("email", "paul@example.com")
+                                 .field("password", "corn"));
+  EXPECT_EQ(response.status, 400);
+  EXPECT_THAT(response.body, HasSubstr("The CSRF token is invalid."));
+}
+
+TEST_F(AppTest, CsrfTokenExpiresAfterAnHour) {
+  const auto token = fetch_csrf_token();
+  clock_.advance(3601);
+  const auto response = send(RequestBuilder()
+                                 .post("/auth/login")
+                                 .field("csrf_token", token)
+                                 .field("email", "paul@example.com")
+                                 .field("password", "corn"));
+  EXPECT_EQ(response.status, 400);
+  EXPECT_THAT(response.body, HasSubstr("The CSRF token has expired."));
+}
+
+TEST_F(AppTest, ValidationErrorsKeepTheEmailAndNeverEchoThePassword) {
+  const auto response = send(login_post("not-an-email", "s3cret-pass"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_THAT(response.body, HasSubstr("Invalid email address."));
+  EXPECT_THAT(response.body, HasSubstr(R"(value="not-an-email")"));
+  EXPECT_THAT(response.body, Not(HasSubstr("s3cret-pass")));
+}
+
+TEST_F(AppTest, MissingFieldsAreRequired) {
+  const auto response = send(login_post("", ""));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_THAT(response.body, HasSubstr("This field is required."));
+}
+
+TEST_F(AppTest, UnknownEmailAndWrongPasswordAnswerAlike) {
+  EXPECT_CALL(users_, find_by_email("nobody@example.com")).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(hasher_, verify("dummy-hash", "corn")).WillOnce(Return(false));
+  const auto unknown = send(login_post("nobody@example.com", "corn"));
+
+  EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
+  EXPECT_CALL(hasher_, verify("paul-hash", "corn")).WillOnce(Return(false));
+  auto wrong = send(login_post("paul@example.com", "corn"));
+
+  EXPECT_EQ(unknown.status, 200);
+  EXPECT_EQ(wrong.status, 200);
+  EXPECT_THAT(unknown.body, HasSubstr("Invalid email or password."));
+  // The pages differ only in the email typed.
+  const auto wrong_body =
+      std::regex_replace(wrong.body, std::regex("paul@example.com"), "nobody@example.com");
+  EXPECT_EQ(unknown.body, wrong_body);
+  EXPECT_EQ(unknown.headers_named("Set-Cookie").size(), wrong.headers_named("Set-Cookie").size());
+}
+
+TEST_F(AppTest, FailureFlashShowsOnceOnTheFormItself) {
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(false));
+  EXPECT_THAT(send(login_post("nobody@example.com", "x")).body,
+              HasSubstr("Invalid email or password."));
+  EXPECT_THAT(send(RequestBuilder().get("/")).body, Not(HasSubstr("Invalid email or password.")));
+}
+
+TEST_F(AppTest, SuccessfulLoginStartsAFreshSessionAndGreetsTheUser) {
+  fetch_csrf_token();
+  const auto anonymous_cookie = jar_.get("session");
+  log_in_paul(login_post("Paul@Example.COM", "corn"));
+  EXPECT_NE(jar_.get("session"), anonymous_cookie);
+  EXPECT_EQ(stored_sid_hash_.size(), 64U);  // a SHA-256, not the session id itself
+
+  const auto index = send(RequestBuilder().get("/"));
+  EXPECT_THAT(index.body, HasSubstr("Hello, john!"));
+  EXPECT_THAT(index.body, HasSubstr(R"(href="/auth/logout">Log Out<)"));
+  EXPECT_THAT(send(RequestBuilder().get("/secret")).body,
+              HasSubstr("Only authenticated users are allowed!"));
+}
+
+TEST_F(AppTest, LoginHonoursASafeNextOnly) {
+  log_in_paul(login_post("paul@example.com", "corn").query("next", "/secret"));
+  // log_in_paul asserted the 302; check the Location of a second login with an unsafe next.
+  EXPECT_CALL(sessions_, remove(_));
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(paul_));
+  EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(true));
+  EXPECT_CALL(hasher_, needs_rehash(_)).WillOnce(Return(false));
+  EXPECT_CALL(sessions_, create(_, 7, _));
+  const auto unsafe = send(login_post("paul@example.com", "corn").query("next", "//evil.example"));
+  EXPECT_EQ(unsafe.status, 302);
+  EXPECT_EQ(unsafe.header("Location"), "/");
+}
+
+TEST_F(AppTest, LoginRedirectsToSafeNext) {
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(paul_));
+  EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(true));
+  EXPECT_CALL(hasher_, needs_rehash(_)).WillOnce(Return(false));
+  EXPECT_CALL(sessions_, create(_, 7, _));
+  const auto response = send(login_post("paul@example.com", "corn").query("next", "/secret"));
+  EXPECT_EQ(response.status, 302);
+  EXPECT_EQ(response.header("Location"), "/secret");
+}
+
+TEST_F(AppTest, SecretSendsAnonymousVisitorsToLoginWithAFlashShownOnce) {
+  const auto response = send(RequestBuilder().get("/secret"));
+  EXPECT_EQ(response.status, 302);
+  EXPECT_EQ(response.header("Location"), "/auth/login?next=%2Fsecret");
+  const auto form = send(RequestBuilder().get("/auth/login").query("next", "/secret"));
+  EXPECT_THAT(form.body, HasSubstr("Please log in to access this page."));
+  EXPECT_THAT(form.body, HasSubstr(R"(action="/auth/login?next=%2Fsecret")"));
+  EXPECT_THAT(send(RequestBuilder().get("/")).body,
+              Not(HasSubstr("Please log in to access this page.")));
+}
+
+TEST_F(AppTest, LogoutDeletesTheRowAndFlashesOnce) {
+  log_in_paul(login_post("paul@example.com", "corn"));
+  const auto logged_in_cookie = jar_.get("session");
+  EXPECT_CALL(sessions_, remove(stored_sid_hash_));
+  const auto response = send(RequestBuilder().get("/auth/logout"));
+  EXPECT_EQ(response.status, 302);
+  EXPECT_EQ(response.header("Location"), "/");
+  const auto index = send(RequestBuilder().get("/"));
+  EXPECT_THAT(index.body, HasSubstr("You have been logged out."));
+  EXPECT_THAT(index.body, HasSubstr("Hello, Anonymous!"));
+  EXPECT_THAT(send(RequestBuilder().get("/")).body, Not(HasSubstr("You have been logged out.")));
+
+  // The cookie copied before logout names a row that is gone: anonymous.
+  stored_sid_hash_.clear();
+  const auto replay =
+      app_->handle(RequestBuilder().get("/").cookie("session", logged_in_cookie).build());
+  EXPECT_THAT(replay.body, HasSubstr("Hello, Anonymous!"));
+}
+
+TEST_F(AppTest, AnonymousLogoutJustRedirects) {
+  const auto response = send(RequestBuilder().get("/auth/logout"));
+  EXPECT_EQ(response.status, 302);
+  EXPECT_EQ(response.header("Location"), "/");
+  EXPECT_THAT(send(RequestBuilder().get("/")).body, Not(HasSubstr("logged out")));
+}
+
+TEST_F(AppTest, RememberMeSurvivesABrowserRestartAndRotates) {
+  domain::RememberTokenRecord stored;
+  EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&stored));
+  log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
+  const auto remember_cookie = jar_.get("remember_token");
+  ASSERT_FALSE(remember_cookie.empty());
+  EXPECT_EQ(remember_cookie.find(stored.validator_hash), std::string::npos);
+
+  jar_.erase("session");  // the browser was closed
+  domain::RememberTokenRecord rotated;
+  EXPECT_CALL(tokens_, find(stored.selector)).WillOnce(Return(stored));
+  EXPECT_CALL(tokens_, remove(stored.selector));
+  EXPECT_CALL(users_, find_by_id(7)).WillOnce(Return(paul_));
+  EXPECT_CALL(sessions_, create(_, 7, _)).WillOnce(SaveArg<0>(&stored_sid_hash_));
+  EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&rotated));
+  const auto index = send(RequestBuilder().get("/"));
+  EXPECT_THAT(index.body, HasSubstr("Hello, john!"));
+  EXPECT_TRUE(jar_.has("session"));
+  EXPECT_NE(rotated.selector, stored.selector);
+  EXPECT_NE(jar_.get("remember_token"), remember_cookie);
+}
+
+TEST_F(AppTest, RememberCookieSetsAYearLongHttpOnlyCookie) {
+  EXPECT_CALL(tokens_, insert(_));
+  fetch_csrf_token();
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(paul_));
+  EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(true));
+  EXPECT_CALL(hasher_, needs_rehash(_)).WillOnce(Return(false));
+  EXPECT_CALL(sessions_, create(_, 7, _));
+  const auto response = send(login_post("paul@example.com", "corn").field("remember_me", "y"));
+  bool found = false;
+  for (const auto header : response.headers_named("Set-Cookie")) {
+    if (header.rfind("remember_token=", 0) == 0) {
+      found = true;
+      EXPECT_THAT(std::string(header), HasSubstr("Max-Age=31536000"));
+      EXPECT_THAT(std::string(header), HasSubstr("HttpOnly"));
+      EXPECT_THAT(std::string(header), HasSubstr("SameSite=Lax"));
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(AppTest, ForgedRememberCookieIsIgnoredAndCleared) {
+  EXPECT_CALL(tokens_, find(_)).WillOnce(Return(std::nullopt));
+  const auto response = send(RequestBuilder().get("/").cookie(
+      "remember_token", "AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+  EXPECT_THAT(response.body, HasSubstr("Hello, Anonymous!"));
+  EXPECT_THAT(std::string(response.header("Set-Cookie")), HasSubstr("Max-Age=0"));
+}
+
+TEST_F(AppTest, TamperedSessionCookieIsAnonymousNotAnError) {
+  log_in_paul(login_post("paul@example.com", "corn"));
+  std::string cookie = jar_.get("session");
+  cookie[cookie.size() / 2] = cookie[cookie.size() / 2] == 'A' ? 'B' : 'A';
+  const auto response = app_->handle(RequestBuilder().get("/").cookie("session", cookie).build());
+  EXPECT_EQ(response.status, 200);
+  EXPECT_THAT(response.body, HasSubstr("Hello, Anonymous!"));
+}
+
+TEST_F(AppTest, DatabaseOutageIs503) {
+  EXPECT_CALL(users_, find_by_email(_))
+      .WillOnce(::testing::Throw(domain::StorageUnavailable("down")));
+  const auto response = send(login_post("paul@example.com", "corn"));
+  EXPECT_EQ(response.status, 503);
+  EXPECT_THAT(response.body, Not(HasSubstr("down")));
+  EXPECT_EQ(response.header("X-Frame-Options"), "DENY");
+}
+
+TEST_F(AppTest, UnknownPathIsAnHtml404InTheLayout) {
+  const auto response = send(RequestBuilder().get("/nope"));
+  EXPECT_EQ(response.status, 404);
+  EXPECT_THAT(response.body, HasSubstr("Not Found"));
+  EXPECT_THAT(response.body, HasSubstr("Log In"));
+}
+
+TEST_F(AppTest, WrongMethodIs405WithAllow) {
+  const auto response = send(RequestBuilder().post("/"));
+  EXPECT_EQ(response.status, 405);
+  EXPECT_EQ(response.header("Allow"), "GET, HEAD");
+}
+
+TEST_F(AppTest, HeadIsGetWithoutBody) {
+  const auto response = send(RequestBuilder().head("/"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_TRUE(response.body.empty());
+  EXPECT_EQ(response.header("Content-Type"), "text/html; charset=utf-8");
+}
+
+}  // namespace
+}  // namespace authfcgi::web
