@@ -7,6 +7,7 @@
 #include "domain/auth_service.h"
 #include "domain/errors.h"
 #include "web/cookie.h"
+#include "web/cookie_names.h"
 #include "web/csrf.h"
 #include "web/handlers/handlers.h"
 #include "web/page_context.h"
@@ -18,8 +19,6 @@
 namespace authfcgi::web {
 namespace {
 
-constexpr std::string_view kSessionCookie = "session";
-constexpr std::string_view kRememberCookie = "remember_token";
 // Hashed once per worker so that an unknown email costs one verify like a known one.
 constexpr std::string_view kDummyPassword = "authfcgi: no such account";
 
@@ -133,9 +132,6 @@ void App::Impl::restore_user(PageContext& context) {
   if (!token) {
     return;
   }
-  SetCookie cookie;
-  cookie.name = kRememberCookie;
-  cookie.secure = context.secure_cookies;
   const auto user_id = remember_.consume(*token, context.now);
   std::optional<domain::User> user;
   if (user_id) {
@@ -144,15 +140,13 @@ void App::Impl::restore_user(PageContext& context) {
   if (!user) {
     auth_.record_event(domain::AuthEventKind::RememberTokenRejected, "",
                        context.request.remote_addr);
-    cookie.max_age = 0;
-    context.extra_cookies.push_back(serialize_set_cookie(cookie));
+    context.extra_cookies.push_back(remember_.clear_cookie_header(context.secure_cookies));
     return;
   }
   // Tokens rotate on use: the old one is gone, the browser gets a new one and a new session.
   sessions_.log_in(context.session, user->id, context.now);
-  cookie.value = remember_.issue(user->id, context.now);
-  cookie.max_age = remember_.max_age_seconds();
-  context.extra_cookies.push_back(serialize_set_cookie(cookie));
+  context.extra_cookies.push_back(
+      remember_.cookie_header(remember_.issue(user->id, context.now), context.secure_cookies));
   auth_.record_event(domain::AuthEventKind::RememberTokenUsed, user->email,
                      context.request.remote_addr);
   context.user = std::move(user);

@@ -4,6 +4,8 @@
 
 #include "crypto/base64url.h"
 #include "crypto/hmac.h"
+#include "web/cookie.h"
+#include "web/cookie_names.h"
 
 namespace authfcgi::web {
 namespace {
@@ -95,6 +97,23 @@ std::optional<domain::UserId> RememberMe::consume(std::string_view cookie_value,
     }
   }
   return std::nullopt;
+}
+
+std::string RememberMe::cookie_header(std::string_view cookie_value, bool secure) const {
+  SetCookie cookie;
+  cookie.name = kRememberCookie;
+  cookie.value = cookie_value;
+  cookie.max_age = max_age_seconds_;
+  cookie.secure = secure;
+  return serialize_set_cookie(cookie);
+}
+
+std::string RememberMe::clear_cookie_header(bool secure) const {
+  SetCookie cookie;
+  cookie.name = kRememberCookie;
+  cookie.max_age = 0;
+  cookie.secure = secure;
+  return serialize_set_cookie(cookie);
 }
 
 void RememberMe::revoke(std::string_view cookie_value) {

@@ -29,7 +29,9 @@ class RememberMe {
   // Deletes the token named by this cookie (logout); unknown or malformed values are ignored.
   void revoke(std::string_view cookie_value);
 
-  [[nodiscard]] std::int64_t max_age_seconds() const { return max_age_seconds_; }
+  // Set-Cookie values for a new token, and for deleting the browser's token.
+  [[nodiscard]] std::string cookie_header(std::string_view cookie_value, bool secure) const;
+  [[nodiscard]] std::string clear_cookie_header(bool secure) const;
 
  private:
   [[nodiscard]] std::string validator_hash(const crypto::Key& key, std::string_view selector,

@@ -4,13 +4,11 @@
 #include "domain/login_form.h"
 #include "domain/next_url.h"
 #include "util/percent_encoding.h"
-#include "web/cookie.h"
+#include "web/cookie_names.h"
 #include "web/handlers/handlers.h"
 
 namespace authfcgi::web::handlers {
 namespace {
-
-constexpr std::string_view kRememberCookie = "remember_token";
 
 // The `next` query value when it is safe to redirect to, else empty.
 std::string safe_next(const Request& request) {
@@ -76,39 +74,20 @@ Response login(PageContext& context, AuthHandlerServices& services) {
 
   services.sessions.log_in(context.session, outcome.user->id, context.now);
   context.user = outcome.user;
+  // A token of an earlier login in this browser is replaced (or dropped) rather than orphaned.
   if (const auto old_token = context.request.cookies.find(std::string(kRememberCookie));
       old_token != context.request.cookies.end()) {
     services.remember.revoke(old_token->second);
+    if (!form.remember_me) {
+      context.extra_cookies.push_back(
+          services.remember.clear_cookie_header(context.secure_cookies));
+    }
   }
   if (form.remember_me) {
-    SetCookie cookie;
-    cookie.name = kRememberCookie;
-    cookie.value = services.remember.issue(outcome.user->id, context.now);
-    cookie.max_age = services.remember.max_age_seconds();
-    cookie.secure = context.secure_cookies;
-    context.extra_cookies.push_back(serialize_set_cookie(cookie));
+    context.extra_cookies.push_back(services.remember.cookie_header(
+        services.remember.issue(outcome.user->id, context.now), context.secure_cookies));
   }
   return Response::redirect(next.empty() ? "/" : next);
-}
-
-Response logout(PageContext& context, AuthHandlerServices& services) {
-  if (context.user) {
-    services.auth.record_event(domain::AuthEventKind::Logout, context.user->email,
-                               context.request.remote_addr);
-    services.sessions.log_out(context.session, context.now);
-    context.user.reset();
-    context.flash("You have been logged out.");
-  }
-  if (const auto token = context.request.cookies.find(std::string(kRememberCookie));
-      token != context.request.cookies.end()) {
-    services.remember.revoke(token->second);
-    SetCookie cookie;
-    cookie.name = kRememberCookie;
-    cookie.max_age = 0;
-    cookie.secure = context.secure_cookies;
-    context.extra_cookies.push_back(serialize_set_cookie(cookie));
-  }
-  return Response::redirect("/");
 }
 
 }  // namespace authfcgi::web::handlers
