@@ -1,0 +1,61 @@
+#include "storage/mysql_remember_token_store.h"
+
+#include <memory>
+#include <string>
+
+#include "storage/cppconn.h"
+
+namespace authfcgi::storage {
+
+void MysqlRememberTokenStore::insert(const domain::RememberTokenRecord& record) {
+  connection_.with_statement(
+      "INSERT INTO remember_tokens (selector, validator_hash, user_id, expires_at) "
+      "VALUES (?, ?, ?, ?)",
+      [&](sql::PreparedStatement& statement) {
+        statement.setString(1, record.selector);
+        statement.setString(2, record.validator_hash);
+        statement.setInt64(3, record.user_id);
+        statement.setInt64(4, record.expires_at);
+        statement.executeUpdate();
+      });
+}
+
+std::optional<domain::RememberTokenRecord> MysqlRememberTokenStore::find(
+    std::string_view selector) {
+  std::optional<domain::RememberTokenRecord> record;
+  // Expiry is the caller's decision (it has the clock); the row is returned as stored.
+  connection_.with_statement(
+      "SELECT selector, validator_hash, user_id, expires_at FROM remember_tokens "
+      "WHERE selector = ?",
+      [&](sql::PreparedStatement& statement) {
+        statement.setString(1, std::string(selector));
+        const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+        if (rows->next()) {
+          domain::RememberTokenRecord found;
+          found.selector = rows->getString(1);
+          found.validator_hash = rows->getString(2);
+          found.user_id = rows->getInt64(3);
+          found.expires_at = rows->getInt64(4);
+          record = std::move(found);
+        }
+      });
+  return record;
+}
+
+void MysqlRememberTokenStore::remove(std::string_view selector) {
+  connection_.with_statement("DELETE FROM remember_tokens WHERE selector = ?",
+                             [&](sql::PreparedStatement& statement) {
+                               statement.setString(1, std::string(selector));
+                               statement.executeUpdate();
+                             });
+}
+
+void MysqlRememberTokenStore::remove_for_user(domain::UserId user_id) {
+  connection_.with_statement("DELETE FROM remember_tokens WHERE user_id = ?",
+                             [&](sql::PreparedStatement& statement) {
+                               statement.setInt64(1, user_id);
+                               statement.executeUpdate();
+                             });
+}
+
+}  // namespace authfcgi::storage

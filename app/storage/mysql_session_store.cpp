@@ -1,0 +1,62 @@
+#include "storage/mysql_session_store.h"
+
+#include <memory>
+#include <string>
+
+#include "storage/cppconn.h"
+
+namespace authfcgi::storage {
+
+void MysqlSessionStore::create(std::string_view sid_hash, domain::UserId user_id,
+                               std::int64_t expires_at) {
+  connection_.with_statement(
+      "INSERT INTO sessions (sid_hash, user_id, expires_at) VALUES (?, ?, ?)",
+      [&](sql::PreparedStatement& statement) {
+        statement.setString(1, std::string(sid_hash));
+        statement.setInt64(2, user_id);
+        statement.setInt64(3, expires_at);
+        statement.executeUpdate();
+      });
+}
+
+std::optional<domain::User> MysqlSessionStore::find_user(std::string_view sid_hash,
+                                                         std::int64_t now) {
+  std::optional<domain::User> user;
+  // One round trip per request: the row and its user together, so a deleted user, a deleted
+  // row (logout) or an expired row all read as "no user".
+  connection_.with_statement(
+      "SELECT u.id, u.email, u.username, u.password_hash FROM sessions s "
+      "JOIN users u ON u.id = s.user_id WHERE s.sid_hash = ? AND s.expires_at > ?",
+      [&](sql::PreparedStatement& statement) {
+        statement.setString(1, std::string(sid_hash));
+        statement.setInt64(2, now);
+        const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+        if (rows->next()) {
+          domain::User found;
+          found.id = rows->getInt64(1);
+          found.email = rows->getString(2);
+          found.username = rows->getString(3);
+          found.password_hash = rows->getString(4);
+          user = std::move(found);
+        }
+      });
+  return user;
+}
+
+void MysqlSessionStore::remove(std::string_view sid_hash) {
+  connection_.with_statement("DELETE FROM sessions WHERE sid_hash = ?",
+                             [&](sql::PreparedStatement& statement) {
+                               statement.setString(1, std::string(sid_hash));
+                               statement.executeUpdate();
+                             });
+}
+
+void MysqlSessionStore::remove_for_user(domain::UserId user_id) {
+  connection_.with_statement("DELETE FROM sessions WHERE user_id = ?",
+                             [&](sql::PreparedStatement& statement) {
+                               statement.setInt64(1, user_id);
+                               statement.executeUpdate();
+                             });
+}
+
+}  // namespace authfcgi::storage

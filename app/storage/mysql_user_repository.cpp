@@ -1,0 +1,111 @@
+#include "storage/mysql_user_repository.h"
+
+#include <memory>
+#include <string>
+
+#include "storage/cppconn.h"
+
+namespace authfcgi::storage {
+namespace {
+
+constexpr const char* kUserColumns = "SELECT id, email, username, password_hash FROM users ";
+
+domain::User read_user(const sql::ResultSet& row) {
+  domain::User user;
+  user.id = row.getInt64(1);
+  user.email = row.getString(2);
+  user.username = row.getString(3);
+  user.password_hash = row.getString(4);
+  return user;
+}
+
+std::optional<domain::User> first_user(sql::PreparedStatement& statement) {
+  const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+  if (!rows->next()) {
+    return std::nullopt;
+  }
+  return read_user(*rows);
+}
+
+}  // namespace
+
+std::optional<domain::User> MysqlUserRepository::find_by_email(std::string_view email) {
+  std::optional<domain::User> user;
+  connection_.with_statement(std::string(kUserColumns) + "WHERE email = ?",
+                             [&](sql::PreparedStatement& statement) {
+                               statement.setString(1, std::string(email));
+                               user = first_user(statement);
+                             });
+  return user;
+}
+
+std::optional<domain::User> MysqlUserRepository::find_by_id(domain::UserId id) {
+  std::optional<domain::User> user;
+  connection_.with_statement(std::string(kUserColumns) + "WHERE id = ?",
+                             [&](sql::PreparedStatement& statement) {
+                               statement.setInt64(1, id);
+                               user = first_user(statement);
+                             });
+  return user;
+}
+
+bool MysqlUserRepository::update_password_hash(domain::UserId id, std::string_view password_hash) {
+  int changed = 0;
+  // A row whose hash is already this value still exists: compare against the id alone, not
+  // against the affected-row count of an UPDATE that changed nothing.
+  connection_.with_statement("UPDATE users SET password_hash = ? WHERE id = ?",
+                             [&](sql::PreparedStatement& statement) {
+                               statement.setString(1, std::string(password_hash));
+                               statement.setInt64(2, id);
+                               changed = statement.executeUpdate();
+                             });
+  if (changed > 0) {
+    return true;
+  }
+  return find_by_id(id).has_value();
+}
+
+domain::UserId MysqlUserRepository::add(std::string_view email, std::string_view username,
+                                        std::string_view password_hash) {
+  connection_.with_statement("INSERT INTO users (email, username, password_hash) VALUES (?, ?, ?)",
+                             [&](sql::PreparedStatement& statement) {
+                               statement.setString(1, std::string(email));
+                               statement.setString(2, std::string(username));
+                               statement.setString(3, std::string(password_hash));
+                               statement.executeUpdate();
+                             });
+  // LAST_INSERT_ID() is per connection, and this connection belongs to one thread.
+  domain::UserId id = 0;
+  connection_.with_statement("SELECT LAST_INSERT_ID()", [&](sql::PreparedStatement& statement) {
+    const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+    if (rows->next()) {
+      id = rows->getInt64(1);
+    }
+  });
+  return id;
+}
+
+std::vector<domain::User> MysqlUserRepository::list() {
+  std::vector<domain::User> users;
+  connection_.with_statement(std::string(kUserColumns) + "ORDER BY id",
+                             [&](sql::PreparedStatement& statement) {
+                               const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+                               while (rows->next()) {
+                                 users.push_back(read_user(*rows));
+                               }
+                             });
+  return users;
+}
+
+bool MysqlUserRepository::remove(domain::UserId id) {
+  int deleted = 0;
+  // Sessions and remember tokens go with the user through ON DELETE CASCADE.
+  connection_.with_statement("DELETE FROM users WHERE id = ?",
+                             [&](sql::PreparedStatement& statement) {
+                               statement.setInt64(1, id);
+                               deleted = statement.executeUpdate();
+                             });
+  return deleted > 0;
+}
+
+}  // namespace authfcgi::storage

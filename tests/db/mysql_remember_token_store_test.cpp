@@ -1,0 +1,80 @@
+#include "storage/mysql_remember_token_store.h"
+
+#include <gtest/gtest.h>
+
+#include "db/db_test_support.h"
+#include "domain/errors.h"
+#include "storage/mysql_user_repository.h"
+
+namespace authfcgi::storage {
+namespace {
+
+constexpr std::int64_t kExpires = 1'800'000'000;
+
+class MysqlRememberTokenStoreTest : public testing::DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    alice_ = users_.add("alice@example.com", "alice", "h");
+    bob_ = users_.add("bob@example.com", "bob", "h");
+  }
+
+  domain::RememberTokenRecord record(std::string selector, domain::UserId user, char fill) {
+    return {std::move(selector), std::string(64, fill), user, kExpires};
+  }
+
+  MysqlUserRepository users_{connection_};
+  MysqlRememberTokenStore tokens_{connection_};
+  domain::UserId alice_ = 0;
+  domain::UserId bob_ = 0;
+};
+
+TEST_F(MysqlRememberTokenStoreTest, InsertedTokenIsFoundAsStored) {
+  tokens_.insert(record("Sel_ector-1", alice_, '7'));
+  const auto found = tokens_.find("Sel_ector-1");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->selector, "Sel_ector-1");
+  EXPECT_EQ(found->validator_hash, std::string(64, '7'));
+  EXPECT_EQ(found->user_id, alice_);
+  EXPECT_EQ(found->expires_at, kExpires);
+}
+
+TEST_F(MysqlRememberTokenStoreTest, SelectorMatchIsCaseSensitive) {
+  tokens_.insert(record("AbCdEf", alice_, '1'));
+  EXPECT_FALSE(tokens_.find("abcdef").has_value());
+  EXPECT_FALSE(tokens_.find("ABCDEF").has_value());
+  EXPECT_TRUE(tokens_.find("AbCdEf").has_value());
+}
+
+TEST_F(MysqlRememberTokenStoreTest, UnknownSelectorIsNotFound) {
+  tokens_.insert(record("known", alice_, '1'));
+  EXPECT_FALSE(tokens_.find("unknown").has_value());
+  EXPECT_FALSE(tokens_.find("' OR '1'='1").has_value());
+}
+
+TEST_F(MysqlRememberTokenStoreTest, SameSelectorTwiceIsDuplicateKey) {
+  tokens_.insert(record("dup", alice_, '1'));
+  EXPECT_THROW(tokens_.insert(record("dup", bob_, '2')), domain::DuplicateKey);
+  EXPECT_EQ(tokens_.find("dup")->user_id, alice_);
+}
+
+TEST_F(MysqlRememberTokenStoreTest, RemovedTokenIsNotFoundAndOthersStay) {
+  tokens_.insert(record("one", alice_, '1'));
+  tokens_.insert(record("two", alice_, '2'));
+  tokens_.remove("one");
+  EXPECT_FALSE(tokens_.find("one").has_value());
+  EXPECT_TRUE(tokens_.find("two").has_value());
+}
+
+TEST_F(MysqlRememberTokenStoreTest, RemoveForUserDeletesOnlyThatUsersTokens) {
+  tokens_.insert(record("a1", alice_, '1'));
+  tokens_.insert(record("a2", alice_, '2'));
+  tokens_.insert(record("b1", bob_, '3'));
+  tokens_.remove_for_user(alice_);
+  EXPECT_FALSE(tokens_.find("a1").has_value());
+  EXPECT_FALSE(tokens_.find("a2").has_value());
+  EXPECT_TRUE(tokens_.find("b1").has_value());
+}
+
+}  // namespace
+}  // namespace authfcgi::storage

@@ -1,0 +1,94 @@
+#include "storage/mysql_session_store.h"
+
+#include <gtest/gtest.h>
+
+#include "db/db_test_support.h"
+#include "storage/mysql_remember_token_store.h"
+#include "storage/mysql_user_repository.h"
+
+namespace authfcgi::storage {
+namespace {
+
+constexpr std::int64_t kNow = 1'700'000'000;
+const std::string kSidA(64, 'a');
+const std::string kSidB(64, 'b');
+
+class MysqlSessionStoreTest : public testing::DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    alice_ = users_.add("alice@example.com", "alice", "hash-a");
+    bob_ = users_.add("bob@example.com", "bob", "hash-b");
+  }
+
+  MysqlUserRepository users_{connection_};
+  MysqlSessionStore sessions_{connection_};
+  domain::UserId alice_ = 0;
+  domain::UserId bob_ = 0;
+};
+
+TEST_F(MysqlSessionStoreTest, CreatedSessionFindsItsUser) {
+  sessions_.create(kSidA, alice_, kNow + 3600);
+  const auto user = sessions_.find_user(kSidA, kNow);
+  ASSERT_TRUE(user.has_value());
+  EXPECT_EQ(user->id, alice_);
+  EXPECT_EQ(user->email, "alice@example.com");
+  EXPECT_EQ(user->username, "alice");
+  EXPECT_EQ(user->password_hash, "hash-a");
+}
+
+TEST_F(MysqlSessionStoreTest, UnknownSessionIsNotFound) {
+  sessions_.create(kSidA, alice_, kNow + 3600);
+  EXPECT_FALSE(sessions_.find_user(kSidB, kNow).has_value());
+}
+
+TEST_F(MysqlSessionStoreTest, ExpiredSessionIsNotFound) {
+  sessions_.create(kSidA, alice_, kNow);
+  EXPECT_TRUE(sessions_.find_user(kSidA, kNow - 1).has_value());
+  EXPECT_FALSE(sessions_.find_user(kSidA, kNow).has_value());
+  EXPECT_FALSE(sessions_.find_user(kSidA, kNow + 1).has_value());
+}
+
+TEST_F(MysqlSessionStoreTest, RemovedSessionIsNotFoundAndOthersStay) {
+  sessions_.create(kSidA, alice_, kNow + 3600);
+  sessions_.create(kSidB, alice_, kNow + 3600);
+  sessions_.remove(kSidA);
+  EXPECT_FALSE(sessions_.find_user(kSidA, kNow).has_value());
+  EXPECT_TRUE(sessions_.find_user(kSidB, kNow).has_value());
+}
+
+TEST_F(MysqlSessionStoreTest, RemoveForUserEndsOnlyThatUsersSessions) {
+  const std::string alice_second(64, 'c');
+  sessions_.create(kSidA, alice_, kNow + 3600);
+  sessions_.create(alice_second, alice_, kNow + 3600);
+  sessions_.create(kSidB, bob_, kNow + 3600);
+  sessions_.remove_for_user(alice_);
+  EXPECT_FALSE(sessions_.find_user(kSidA, kNow).has_value());
+  EXPECT_FALSE(sessions_.find_user(alice_second, kNow).has_value());
+  ASSERT_TRUE(sessions_.find_user(kSidB, kNow).has_value());
+  EXPECT_EQ(sessions_.find_user(kSidB, kNow)->id, bob_);
+}
+
+TEST_F(MysqlSessionStoreTest, DeletingTheUserEndsItsSessionsAndTokens) {
+  MysqlRememberTokenStore tokens{connection_};
+  sessions_.create(kSidA, alice_, kNow + 3600);
+  tokens.insert({"sel-alice", std::string(64, 'f'), alice_, kNow + 3600});
+  ASSERT_TRUE(users_.remove(alice_));
+  EXPECT_FALSE(sessions_.find_user(kSidA, kNow).has_value());
+  EXPECT_FALSE(tokens.find("sel-alice").has_value());
+}
+
+TEST_F(MysqlSessionStoreTest, SessionForMissingUserIsRejected) {
+  // The foreign key: a row can never point at a user that does not exist.
+  EXPECT_ANY_THROW(sessions_.create(kSidA, 999999, kNow + 3600));
+  EXPECT_FALSE(sessions_.find_user(kSidA, kNow).has_value());
+}
+
+TEST_F(MysqlSessionStoreTest, PasswordChangeIsSeenOnTheNextLookup) {
+  sessions_.create(kSidA, alice_, kNow + 3600);
+  ASSERT_TRUE(users_.update_password_hash(alice_, "hash-new"));
+  EXPECT_EQ(sessions_.find_user(kSidA, kNow)->password_hash, "hash-new");
+}
+
+}  // namespace
+}  // namespace authfcgi::storage
