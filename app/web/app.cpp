@@ -178,6 +178,10 @@ Response App::Impl::route(PageContext& context) {
 void App::Impl::save_session(PageContext& context,
                              const std::optional<domain::SessionState>& original,
                              Response& response) const {
+  // A flash for an anonymous visitor with no session yet (the /secret redirect) needs one.
+  if (!context.session.flashes.empty()) {
+    sessions_.ensure_started(context.session, context.now);
+  }
   if (!context.session.sid.empty() && (!original || *original != context.session)) {
     SetCookie cookie;
     cookie.name = kSessionCookie;
