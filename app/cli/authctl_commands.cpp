@@ -1,0 +1,335 @@
+#include "cli/authctl_commands.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <iomanip>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include "domain/email.h"
+#include "domain/errors.h"
+#include "util/utf8.h"
+
+namespace authfcgi::cli {
+namespace {
+
+constexpr std::size_t kMaxUsernameCharacters = 64;
+constexpr std::size_t kMaxPasswordBytes = 1024;
+
+// A command's input problem: the message is printed and the code returned.
+struct Failure {
+  int code;
+  std::string message;
+};
+
+using Options = std::map<std::string, std::string, std::less<>>;
+
+// "--name value" or "--name=value", each name at most once, only the allowed names.
+std::optional<Options> parse_options(const std::vector<std::string>& args, std::size_t first,
+                                     const std::vector<std::string_view>& allowed,
+                                     std::string& problem) {
+  Options options;
+  for (std::size_t i = first; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (!arg.starts_with("--")) {
+      problem = "unexpected argument '" + std::string(arg) + "'";
+      return std::nullopt;
+    }
+    std::string name;
+    std::string value;
+    if (auto equals = arg.find('='); equals != std::string_view::npos) {
+      name = std::string(arg.substr(2, equals - 2));
+      value = std::string(arg.substr(equals + 1));
+    } else {
+      name = std::string(arg.substr(2));
+      if (i + 1 >= args.size()) {
+        problem = "--" + name + " needs a value";
+        return std::nullopt;
+      }
+      value = args[++i];
+    }
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      problem = "unknown option --" + name;
+      return std::nullopt;
+    }
+    if (!options.emplace(name, std::move(value)).second) {
+      problem = "--" + name + " is given twice";
+      return std::nullopt;
+    }
+  }
+  for (auto name : allowed) {
+    if (options.find(name) == options.end()) {
+      problem = "--" + std::string(name) + " is required";
+      return std::nullopt;
+    }
+  }
+  return options;
+}
+
+std::size_t count_code_points(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
+  }));
+}
+
+bool has_control(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
+}
+
+std::variant<std::string, Failure> checked_email(std::string_view raw) {
+  if (!util::is_valid_utf8(raw)) {
+    return Failure{kExitUsage, "email: Invalid email address."};
+  }
+  auto email = domain::normalize_email(raw);
+  if (auto error = domain::validate_email(email)) {
+    return Failure{kExitUsage, "email: " + std::string(domain::email_error_message(*error))};
+  }
+  return email;
+}
+
+std::optional<Failure> check_username(std::string_view username) {
+  if (!util::is_valid_utf8(username) || has_control(username) || username.empty() ||
+      count_code_points(username) > kMaxUsernameCharacters) {
+    return Failure{kExitUsage,
+                   "username: must be 1 to 64 characters of UTF-8 without control characters"};
+  }
+  return std::nullopt;
+}
+
+std::variant<std::string, Failure> new_password(AuthctlContext& ctx) {
+  auto input = ctx.read_password(ConfirmPassword::Yes);
+  if (!input.password) {
+    return Failure{kExitUsage, "password: " + input.problem};
+  }
+  if (input.password->empty() || input.password->size() > kMaxPasswordBytes) {
+    return Failure{kExitUsage, "password: must be 1 to 1024 bytes"};
+  }
+  return std::move(*input.password);
+}
+
+int report(AuthctlContext& ctx, const Failure& failure) {
+  ctx.err << "authctl: " << failure.message << '\n';
+  return failure.code;
+}
+
+Failure no_such_user(std::string_view email) {
+  return Failure{kExitNotFound, "no user with the email " + std::string(email)};
+}
+
+// Looks the user up by --email; a Failure when the email is bad or unknown.
+std::variant<domain::User, Failure> existing_user(AuthctlContext& ctx, std::string_view raw) {
+  auto email = checked_email(raw);
+  if (auto* failure = std::get_if<Failure>(&email)) {
+    return *failure;
+  }
+  auto user = ctx.users.find_by_email(std::get<std::string>(email));
+  if (!user) {
+    return no_such_user(std::get<std::string>(email));
+  }
+  return std::move(*user);
+}
+
+int user_add(AuthctlContext& ctx, const Options& options) {
+  auto email = checked_email(options.find("email")->second);
+  if (auto* failure = std::get_if<Failure>(&email)) {
+    return report(ctx, *failure);
+  }
+  const auto& username = options.find("username")->second;
+  if (auto failure = check_username(username)) {
+    return report(ctx, *failure);
+  }
+  // Asking for a password only to then refuse the email would waste the operator's time.
+  if (ctx.users.find_by_email(std::get<std::string>(email))) {
+    return report(ctx, Failure{kExitDuplicate, "a user with that email already exists"});
+  }
+  auto password = new_password(ctx);
+  if (auto* failure = std::get_if<Failure>(&password)) {
+    return report(ctx, *failure);
+  }
+  const auto hash = ctx.hasher.hash(std::get<std::string>(password));
+  const auto id = ctx.users.add(std::get<std::string>(email), username, hash);
+  ctx.out << "authctl: added user " << std::get<std::string>(email) << " (id " << id << ")\n";
+  return kExitOk;
+}
+
+int user_passwd(AuthctlContext& ctx, const Options& options) {
+  auto user = existing_user(ctx, options.find("email")->second);
+  if (auto* failure = std::get_if<Failure>(&user)) {
+    return report(ctx, *failure);
+  }
+  const auto& found = std::get<domain::User>(user);
+  auto password = new_password(ctx);
+  if (auto* failure = std::get_if<Failure>(&password)) {
+    return report(ctx, *failure);
+  }
+  const auto hash = ctx.hasher.hash(std::get<std::string>(password));
+  if (!ctx.users.update_password_hash(found.id, hash)) {
+    return report(ctx, no_such_user(found.email));
+  }
+  // Whoever knew the old password may hold a session or a remember token: end them all.
+  ctx.sessions.remove_for_user(found.id);
+  ctx.remember_tokens.remove_for_user(found.id);
+  ctx.out << "authctl: password changed for " << found.email
+          << "; all of its sessions were logged out\n";
+  return kExitOk;
+}
+
+int user_list(AuthctlContext& ctx) {
+  const auto users = ctx.users.list();
+  std::size_t id_width = 2;
+  std::size_t email_width = 5;
+  for (const auto& user : users) {
+    id_width = std::max(id_width, std::to_string(user.id).size());
+    email_width = std::max(email_width, user.email.size());
+  }
+  const auto row = [&](std::string_view id, std::string_view email, std::string_view username) {
+    ctx.out << std::left << std::setw(static_cast<int>(id_width)) << id << "  "
+            << std::setw(static_cast<int>(email_width)) << email << "  " << username << '\n';
+  };
+  row("ID", "EMAIL", "USERNAME");
+  for (const auto& user : users) {
+    row(std::to_string(user.id), user.email, user.username);
+  }
+  return kExitOk;
+}
+
+int user_delete(AuthctlContext& ctx, const Options& options) {
+  auto user = existing_user(ctx, options.find("email")->second);
+  if (auto* failure = std::get_if<Failure>(&user)) {
+    return report(ctx, *failure);
+  }
+  const auto& found = std::get<domain::User>(user);
+  if (!ctx.users.remove(found.id)) {
+    return report(ctx, no_such_user(found.email));
+  }
+  ctx.out << "authctl: deleted user " << found.email << '\n';
+  return kExitOk;
+}
+
+int user_logout_everywhere(AuthctlContext& ctx, const Options& options) {
+  auto user = existing_user(ctx, options.find("email")->second);
+  if (auto* failure = std::get_if<Failure>(&user)) {
+    return report(ctx, *failure);
+  }
+  const auto& found = std::get<domain::User>(user);
+  ctx.sessions.remove_for_user(found.id);
+  ctx.remember_tokens.remove_for_user(found.id);
+  ctx.out << "authctl: logged out " << found.email << " everywhere\n";
+  return kExitOk;
+}
+
+int db_migrate(AuthctlContext& ctx) {
+  const auto versions = ctx.migrate();
+  if (versions.empty()) {
+    ctx.out << "authctl: the database schema is up to date\n";
+    return kExitOk;
+  }
+  ctx.out << "authctl: applied migrations";
+  for (std::size_t i = 0; i < versions.size(); ++i) {
+    ctx.out << (i == 0 ? " " : ", ") << versions[i];
+  }
+  ctx.out << '\n';
+  return kExitOk;
+}
+
+int usage_error(AuthctlContext& ctx, const std::string& problem) {
+  ctx.err << "authctl: " << problem << "\n\n" << authctl_usage();
+  return kExitUsage;
+}
+
+int dispatch(const std::vector<std::string>& args, AuthctlContext& ctx) {
+  if (args.empty()) {
+    return usage_error(ctx, "no command given");
+  }
+  const auto& group = args[0];
+  if (group == "help" || group == "--help" || group == "-h") {
+    ctx.out << authctl_usage();
+    return kExitOk;
+  }
+  if (args.size() < 2) {
+    return usage_error(ctx, "'" + group + "' needs a subcommand");
+  }
+  const auto& command = args[1];
+  std::string problem;
+  const auto with = [&](const std::vector<std::string_view>& allowed) {
+    return parse_options(args, 2, allowed, problem);
+  };
+  if (group == "user" && command == "add") {
+    auto options = with({"email", "username"});
+    return options ? user_add(ctx, *options) : usage_error(ctx, problem);
+  }
+  if (group == "user" && command == "passwd") {
+    auto options = with({"email"});
+    return options ? user_passwd(ctx, *options) : usage_error(ctx, problem);
+  }
+  if (group == "user" && command == "list") {
+    auto options = with({});
+    return options ? user_list(ctx) : usage_error(ctx, problem);
+  }
+  if (group == "user" && command == "delete") {
+    auto options = with({"email"});
+    return options ? user_delete(ctx, *options) : usage_error(ctx, problem);
+  }
+  if (group == "user" && command == "logout-everywhere") {
+    auto options = with({"email"});
+    return options ? user_logout_everywhere(ctx, *options) : usage_error(ctx, problem);
+  }
+  if (group == "db" && command == "migrate") {
+    auto options = with({});
+    return options ? db_migrate(ctx) : usage_error(ctx, problem);
+  }
+  return usage_error(ctx, "unknown command '" + group + " " + command + "'");
+}
+
+}  // namespace
+
+std::string authctl_usage() {
+  return "usage: authctl [--config PATH] COMMAND\n"
+         "\n"
+         "commands:\n"
+         "  user add --email E --username U    add a user (asks for the password)\n"
+         "  user passwd --email E              set a new password and log the user out "
+         "everywhere\n"
+         "  user list                          list users: id, email, username\n"
+         "  user delete --email E              delete a user, its sessions and remember tokens\n"
+         "  user logout-everywhere --email E   end every session and remember token of a user\n"
+         "  db migrate                         apply the pending sql/ migrations\n"
+         "  help                               show this text\n"
+         "\n"
+         "The password is read from a no-echo prompt (asked twice), or as one line from\n"
+         "standard input when that is not a terminal.\n"
+         "The configuration file comes from --config or AUTHFCGI_CONFIG; AUTHFCGI_DB_HOST,\n"
+         "AUTHFCGI_DB_PORT, AUTHFCGI_DB_SOCKET, AUTHFCGI_DB_USER, AUTHFCGI_DB_PASSWORD and\n"
+         "AUTHFCGI_DB_NAME override its database settings.\n"
+         "\n"
+         "exit codes:\n"
+         "  0  success\n"
+         "  1  usage error or bad input (email, username, password)\n"
+         "  2  no user with that email\n"
+         "  3  a user with that email or username already exists\n"
+         "  4  the database is unavailable\n"
+         "  5  other failure (e.g. a migration file cannot be read)\n";
+}
+
+int run_authctl(const std::vector<std::string>& args, AuthctlContext& ctx) {
+  try {
+    return dispatch(args, ctx);
+  } catch (const domain::DuplicateKey&) {
+    return report(ctx,
+                  Failure{kExitDuplicate, "a user with that email or username already exists"});
+  } catch (const domain::StorageUnavailable& error) {
+    return report(
+        ctx, Failure{kExitDatabase, std::string("the database is unavailable: ") + error.what()});
+  } catch (const std::exception& error) {
+    return report(ctx, Failure{kExitFailure, error.what()});
+  }
+}
+
+}  // namespace authfcgi::cli

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "cli/password_prompt.h"
+#include "domain/password_hasher.h"
+#include "domain/remember_token_store.h"
+#include "domain/session_store.h"
+#include "domain/user_repository.h"
+
+namespace authfcgi::cli {
+
+// Exit codes a script can rely on (also listed by `authctl help`).
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 1;      // bad arguments or bad input (email, username, password)
+constexpr int kExitNotFound = 2;   // no user with that email
+constexpr int kExitDuplicate = 3;  // the email or username is taken
+constexpr int kExitDatabase = 4;   // the database is unavailable
+constexpr int kExitFailure = 5;    // anything else (e.g. a migration file cannot be read)
+
+// Everything the commands touch, injected so they run against mocks in tests.
+struct AuthctlContext {
+  std::ostream& out;
+  std::ostream& err;
+  std::function<PasswordInput(ConfirmPassword)> read_password;
+  domain::UserRepository& users;
+  domain::SessionStore& sessions;
+  domain::RememberTokenStore& remember_tokens;
+  domain::PasswordHasher& hasher;
+  std::function<std::vector<int>()> migrate;  // applies pending migrations; returns versions
+};
+
+// The usage text, with the exit codes.
+[[nodiscard]] std::string authctl_usage();
+
+// Runs one command; args exclude the program name and --config. Returns the exit code.
+int run_authctl(const std::vector<std::string>& args, AuthctlContext& ctx);
+
+}  // namespace authfcgi::cli

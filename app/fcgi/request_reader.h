@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "web/request.h"
+
+struct FCGX_Stream;
+
+namespace authfcgi::fcgi {
+
+// FastCGI params (the CGI environment of one request) by name.
+using Params = std::map<std::string, std::string>;
+
+// Input limits; anything beyond them is refused before the app sees the request.
+struct RequestLimits {
+  std::size_t max_body_bytes = 64 * 1024;    // CONTENT_LENGTH above this: 413
+  std::size_t max_header_bytes = 16 * 1024;  // all HTTP_* names and values together: 400
+};
+
+// Either the parsed request or the status to refuse it with (400 or 413).
+using ReadResult = std::variant<web::Request, int>;
+
+// "NAME=value" strings (FCGX_Request::envp, a null-terminated array) into Params; entries
+// without '=' are skipped and the first of repeated names wins.
+[[nodiscard]] Params params_from_envp(const char* const* envp);
+
+// The body length announced by CONTENT_LENGTH (0 when absent), or the status to refuse it
+// with: 413 above max_body_bytes, 400 when not a plain decimal number. Checked before any of
+// the body is read.
+[[nodiscard]] std::variant<std::size_t, int> announced_body_length(const Params& params,
+                                                                   const RequestLimits& limits);
+
+// Turns params and the body into a web::Request, or 400/413. Pure. The body must be exactly
+// CONTENT_LENGTH bytes; a form is parsed only for POST.
+[[nodiscard]] ReadResult read_request(const Params& params, std::string_view body,
+                                      const RequestLimits& limits = {});
+
+// Reads exactly length bytes of the request body; nullopt when the stream ends first.
+[[nodiscard]] std::optional<std::string> read_body(FCGX_Stream* in, std::size_t length);
+
+}  // namespace authfcgi::fcgi

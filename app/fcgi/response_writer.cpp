@@ -1,0 +1,101 @@
+#include "fcgi/response_writer.h"
+
+#include <fcgiapp.h>
+
+#include <algorithm>
+#include <climits>
+#include <iterator>
+
+#include "util/strings.h"
+
+namespace authfcgi::fcgi {
+namespace {
+
+std::string strip_line_breaks(std::string_view text) {
+  std::string clean;
+  clean.reserve(text.size());
+  std::copy_if(text.begin(), text.end(), std::back_inserter(clean),
+               [](char c) { return c != '\r' && c != '\n' && c != '\0'; });
+  return clean;
+}
+
+}  // namespace
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
+  }
+}
+
+std::string format_response(const web::Response& response, IncludeBody include_body) {
+  std::string out = "Status: " + std::to_string(response.status) + " ";
+  out += reason_phrase(response.status);
+  out += "\r\n";
+  bool has_length = false;
+  for (const auto& [name, value] : response.headers) {
+    auto clean_name = strip_line_breaks(name);
+    if (clean_name.empty()) {
+      continue;
+    }
+    has_length = has_length || util::iequals_ascii(clean_name, "Content-Length");
+    out += clean_name;
+    out += ": ";
+    out += strip_line_breaks(value);
+    out += "\r\n";
+  }
+  // For HEAD the length of the GET body, when the app left it for us to count; an empty one
+  // would announce a wrong length, so then none is sent.
+  if (!has_length && (include_body == IncludeBody::Yes || !response.body.empty())) {
+    out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+  }
+  out += "\r\n";
+  if (include_body == IncludeBody::Yes) {
+    out += response.body;
+  }
+  return out;
+}
+
+bool write_response(FCGX_Stream* out, const web::Response& response, IncludeBody include_body) {
+  const auto text = format_response(response, include_body);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const auto chunk = static_cast<int>(std::min<std::size_t>(text.size() - done, INT_MAX));
+    const int written = FCGX_PutStr(text.data() + done, chunk, out);
+    if (written < 0) {
+      return false;
+    }
+    done += static_cast<std::size_t>(written);
+  }
+  return true;
+}
+
+}  // namespace authfcgi::fcgi

@@ -1,0 +1,207 @@
+// The worker's composition root: reads the configuration, builds the shared services once and
+// one WorkerContext per thread, and runs the FastCGI server. No logic of its own.
+#include <unistd.h>
+
+#include <charconv>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "config/config_loader.h"
+#include "crypto/bounded_password_hasher.h"
+#include "crypto/key_ring.h"
+#include "crypto/sodium_init.h"
+#include "crypto/sodium_password_hasher.h"
+#include "crypto/sodium_random_source.h"
+#include "crypto/system_clock.h"
+#include "fcgi/server.h"
+#include "logging/stderr_event_sink.h"
+#include "storage/mysql_connection.h"
+#include "storage/mysql_remember_token_store.h"
+#include "storage/mysql_session_store.h"
+#include "storage/mysql_user_repository.h"
+#include "web/app.h"
+#include "web/view/renderer.h"
+
+namespace {
+
+using namespace authfcgi;
+
+constexpr int kExitConfig = 2;
+constexpr int kExitRuntime = 1;
+
+constexpr std::string_view kUsage =
+    "usage: authfcgi [--config PATH] [--socket PATH|HOST:PORT] [--threads N]\n"
+    "\n"
+    "A FastCGI worker. Without --socket (or `listen` in the configuration) it serves the\n"
+    "listening socket on fd 0, as spawn-fcgi hands it over.\n"
+    "  --config PATH   the configuration file (default: $AUTHFCGI_CONFIG)\n"
+    "  --socket ADDR   listen on a unix socket path or HOST:PORT instead\n"
+    "  --threads N     worker threads (default: `threads` in the configuration)\n"
+    "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n";
+
+struct Arguments {
+  std::optional<std::string> config_path;
+  std::optional<std::string> socket;
+  std::optional<unsigned> threads;
+  bool help = false;
+};
+
+std::optional<unsigned> parse_threads(std::string_view text) {
+  unsigned value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc{} || end != text.data() + text.size() || value == 0 || value > 1024) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// Returns nullopt (after printing why) on a bad command line.
+std::optional<Arguments> parse_arguments(const std::vector<std::string>& args) {
+  Arguments parsed;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    std::string name(arg);
+    std::optional<std::string> value;
+    if (auto equals = arg.find('='); arg.starts_with("--") && equals != std::string_view::npos) {
+      name = std::string(arg.substr(0, equals));
+      value = std::string(arg.substr(equals + 1));
+    }
+    if (name == "--help" || name == "-h") {
+      parsed.help = true;
+      continue;
+    }
+    if (name != "--config" && name != "--socket" && name != "--threads") {
+      std::cerr << "authfcgi: unknown argument '" << arg << "'\n" << kUsage;
+      return std::nullopt;
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) {
+        std::cerr << "authfcgi: " << name << " needs a value\n";
+        return std::nullopt;
+      }
+      value = args[++i];
+    }
+    if (name == "--config") {
+      parsed.config_path = *value;
+    } else if (name == "--socket") {
+      parsed.socket = *value;
+    } else {
+      parsed.threads = parse_threads(*value);
+      if (!parsed.threads) {
+        std::cerr << "authfcgi: --threads needs a number from 1 to 1024\n";
+        return std::nullopt;
+      }
+    }
+  }
+  return parsed;
+}
+
+// Services shared by every worker thread; all thread-safe and immutable after construction.
+struct SharedServices {
+  crypto::KeyRing keys;
+  crypto::SodiumPasswordHasher argon2;
+  crypto::BoundedPasswordHasher hasher;
+  crypto::SodiumRandomSource random;
+  crypto::SystemClock clock;
+  logging::StderrEventSink events;
+
+  SharedServices(const config::Config& config, const std::vector<std::string_view>& previous)
+      : keys(config.secret_key, previous),
+        argon2(config.pwhash.opslimit, config.pwhash.memlimit),
+        hasher(argon2, config.pwhash.max_concurrent) {}
+};
+
+// What one worker thread owns: its database connection and everything that uses it.
+struct WorkerContext {
+  storage::MysqlConnection connection;
+  storage::MysqlUserRepository users;
+  storage::MysqlSessionStore sessions;
+  storage::MysqlRememberTokenStore remember_tokens;
+  web::view::Renderer renderer;
+  web::App app;
+
+  WorkerContext(const config::Config& config, SharedServices& shared)
+      : connection(config.database),
+        users(connection),
+        sessions(connection),
+        remember_tokens(connection),
+        renderer(config.templates_dir),
+        app(web::AppDependencies{users, sessions, remember_tokens, shared.hasher, shared.clock,
+                                 shared.random, shared.events, shared.keys, renderer,
+                                 config.session}) {}
+};
+
+int run(const std::vector<std::string>& args) {
+  auto arguments = parse_arguments(args);
+  if (!arguments) {
+    return kExitConfig;
+  }
+  if (arguments->help) {
+    std::cout << kUsage;
+    return 0;
+  }
+
+  const auto env = config::capture_environment();
+  if (!arguments->config_path) {
+    if (auto from_env = env.find("AUTHFCGI_CONFIG"); from_env != env.end()) {
+      arguments->config_path = from_env->second;
+    }
+  }
+  auto loaded = arguments->config_path ? config::load_config_file(*arguments->config_path, env)
+                                       : config::load_config("", env);
+  if (!loaded.config) {
+    for (const auto& error : loaded.errors) {
+      std::cerr << "authfcgi: " << error << '\n';
+    }
+    return kExitConfig;
+  }
+  config::Config config = std::move(*loaded.config);
+  if (arguments->socket) {
+    config.listen = *arguments->socket;
+  }
+  if (arguments->threads) {
+    config.threads = *arguments->threads;
+  }
+
+  crypto::sodium_init_or_throw();
+  const std::vector<std::string_view> previous(config.previous_secret_keys.begin(),
+                                               config.previous_secret_keys.end());
+  SharedServices shared(config, previous);
+
+  // Every thread parses the templates again; doing it once here first turns a broken
+  // template into a clear start-up error instead of a worker that never serves.
+  try {
+    const web::view::Renderer probe(config.templates_dir);
+  } catch (const std::exception& error) {
+    std::cerr << "authfcgi: " << error.what() << '\n';
+    return kExitConfig;
+  }
+
+  fcgi::ServerOptions options;
+  options.listen = config.listen;
+  options.threads = config.threads;
+  fcgi::Server server(options, [&config, &shared]() {
+    auto context = std::make_shared<WorkerContext>(config, shared);
+    return fcgi::WorkerHandlers{
+        [context](const web::Request& request) { return context->app.handle(request); },
+        [context](int status) { return context->app.error_page(status); }};
+  });
+  return server.run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const std::exception& error) {
+    std::cerr << "authfcgi: " << error.what() << '\n';
+    return kExitRuntime;
+  }
+}

@@ -1,0 +1,244 @@
+#include "cli/authctl_commands.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "domain/errors.h"
+#include "mocks/mocks.h"
+
+namespace authfcgi::cli {
+namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::InSequence;
+using ::testing::IsEmpty;
+using testing::MockPasswordHasher;
+using testing::MockRememberTokenStore;
+using testing::MockSessionStore;
+using testing::MockUserRepository;
+using ::testing::Return;
+using ::testing::StrictMock;
+using ::testing::Throw;
+
+const domain::User kAnn{7, "ann@example.com", "ann", "$argon2id$old"};
+
+class AuthctlTest : public ::testing::Test {
+ protected:
+  int run(std::vector<std::string> args) { return run_authctl(args, context_); }
+
+  // The password the (fake) prompt returns, and what it was asked for.
+  PasswordInput password_{std::string("correct horse"), ""};
+  std::vector<ConfirmPassword> prompts_;
+  std::vector<int> applied_migrations_;
+  int migrate_calls_ = 0;
+
+  std::ostringstream out_;
+  std::ostringstream err_;
+  StrictMock<MockUserRepository> users_;
+  StrictMock<MockSessionStore> sessions_;
+  StrictMock<MockRememberTokenStore> tokens_;
+  StrictMock<MockPasswordHasher> hasher_;
+  AuthctlContext context_{out_,
+                          err_,
+                          [this](ConfirmPassword confirm) {
+                            prompts_.push_back(confirm);
+                            return password_;
+                          },
+                          users_,
+                          sessions_,
+                          tokens_,
+                          hasher_,
+                          [this] {
+                            ++migrate_calls_;
+                            return applied_migrations_;
+                          }};
+};
+
+TEST_F(AuthctlTest, AddHashesThePasswordAndStoresTheLowerCasedEmail) {
+  EXPECT_CALL(users_, find_by_email("ann@example.com")).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(hasher_, hash("correct horse")).WillOnce(Return("$argon2id$new"));
+  EXPECT_CALL(users_, add("ann@example.com", "ann", "$argon2id$new")).WillOnce(Return(42));
+  EXPECT_EQ(run({"user", "add", "--email", "  Ann@Example.COM ", "--username=ann"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("ann@example.com"));
+  EXPECT_THAT(out_.str(), HasSubstr("42"));
+  EXPECT_THAT(out_.str() + err_.str(), ::testing::Not(HasSubstr("correct horse")));
+  EXPECT_EQ(prompts_, std::vector<ConfirmPassword>{ConfirmPassword::Yes});
+}
+
+TEST_F(AuthctlTest, AddWithTakenEmailIs3WithoutAskingForAPassword) {
+  EXPECT_CALL(users_, find_by_email("ann@example.com")).WillOnce(Return(kAnn));
+  EXPECT_EQ(run({"user", "add", "--email", "ann@example.com", "--username", "ann2"}),
+            kExitDuplicate);
+  EXPECT_THAT(err_.str(), HasSubstr("already exists"));
+  EXPECT_THAT(prompts_, IsEmpty());
+}
+
+TEST_F(AuthctlTest, AddWithTakenUsernameIs3) {
+  EXPECT_CALL(users_, find_by_email("bob@example.com")).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(hasher_, hash(_)).WillOnce(Return("$argon2id$new"));
+  EXPECT_CALL(users_, add(_, _, _)).WillOnce(Throw(domain::DuplicateKey("users.username")));
+  EXPECT_EQ(run({"user", "add", "--email", "bob@example.com", "--username", "ann"}),
+            kExitDuplicate);
+  EXPECT_THAT(err_.str(), HasSubstr("authctl: a user with that email or username already exists"));
+}
+
+TEST_F(AuthctlTest, AddWithBadEmailIs1AndTouchesNothing) {
+  for (const char* email :
+       {"not-an-email", "", "a@b", "a@\xff.example",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@x.example"}) {
+    err_.str("");
+    EXPECT_EQ(run({"user", "add", "--email", email, "--username", "u"}), kExitUsage) << email;
+    EXPECT_THAT(err_.str(), HasSubstr("email")) << email;
+  }
+  EXPECT_THAT(prompts_, IsEmpty());
+}
+
+TEST_F(AuthctlTest, AddWithBadUsernameIs1) {
+  for (const std::string& username :
+       {std::string(""), std::string(65, 'u'), std::string("a\nb"), std::string("\x1b[31m")}) {
+    EXPECT_EQ(run({"user", "add", "--email", "c@example.com", "--username", username}), kExitUsage);
+  }
+  EXPECT_THAT(err_.str(), HasSubstr("username"));
+}
+
+TEST_F(AuthctlTest, UsernameOf64MultiByteCharactersIsAccepted) {
+  std::string username;
+  for (int i = 0; i < 64; ++i) {
+    username += "\xc3\xa9";  // é
+  }
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(hasher_, hash(_)).WillOnce(Return("h"));
+  EXPECT_CALL(users_, add(_, username, _)).WillOnce(Return(1));
+  EXPECT_EQ(run({"user", "add", "--email", "e@example.com", "--username", username}), kExitOk);
+}
+
+TEST_F(AuthctlTest, AddWithEmptyOrHugePasswordIs1) {
+  EXPECT_CALL(users_, find_by_email(_)).Times(2).WillRepeatedly(Return(std::nullopt));
+  password_ = {std::string(), ""};
+  EXPECT_EQ(run({"user", "add", "--email", "c@example.com", "--username", "c"}), kExitUsage);
+  password_ = {std::string(1025, 'p'), ""};
+  EXPECT_EQ(run({"user", "add", "--email", "c@example.com", "--username", "c"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("password"));
+}
+
+TEST_F(AuthctlTest, AddWhenThePromptFailsIs1WithItsReason) {
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
+  password_ = {std::nullopt, "the passwords do not match"};
+  EXPECT_EQ(run({"user", "add", "--email", "c@example.com", "--username", "c"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("the passwords do not match"));
+}
+
+TEST_F(AuthctlTest, PasswdChangesTheHashAndRevokesEverySessionAndToken) {
+  InSequence in_order;
+  EXPECT_CALL(users_, find_by_email("ann@example.com")).WillOnce(Return(kAnn));
+  EXPECT_CALL(hasher_, hash("correct horse")).WillOnce(Return("$argon2id$new"));
+  EXPECT_CALL(users_, update_password_hash(7, "$argon2id$new")).WillOnce(Return(true));
+  EXPECT_CALL(sessions_, remove_for_user(7));
+  EXPECT_CALL(tokens_, remove_for_user(7));
+  EXPECT_EQ(run({"user", "passwd", "--email", "ANN@example.com"}), kExitOk);
+  EXPECT_EQ(prompts_, std::vector<ConfirmPassword>{ConfirmPassword::Yes});
+}
+
+TEST_F(AuthctlTest, PasswdForUnknownEmailIs2) {
+  EXPECT_CALL(users_, find_by_email("nobody@example.com")).WillOnce(Return(std::nullopt));
+  EXPECT_EQ(run({"user", "passwd", "--email", "nobody@example.com"}), kExitNotFound);
+  EXPECT_THAT(err_.str(), HasSubstr("no user"));
+  EXPECT_THAT(prompts_, IsEmpty());
+}
+
+TEST_F(AuthctlTest, ListPrintsIdEmailAndUsernameColumns) {
+  EXPECT_CALL(users_, list())
+      .WillOnce(Return(std::vector<domain::User>{kAnn, {12, "bo@example.com", "bo", "h"}}));
+  EXPECT_EQ(run({"user", "list"}), kExitOk);
+  EXPECT_EQ(out_.str(),
+            "ID  EMAIL            USERNAME\n"
+            "7   ann@example.com  ann\n"
+            "12  bo@example.com   bo\n");
+  EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr("argon2id")));
+}
+
+TEST_F(AuthctlTest, DeleteRemovesTheUser) {
+  EXPECT_CALL(users_, find_by_email("ann@example.com")).WillOnce(Return(kAnn));
+  EXPECT_CALL(users_, remove(7)).WillOnce(Return(true));
+  EXPECT_EQ(run({"user", "delete", "--email", "ann@example.com"}), kExitOk);
+}
+
+TEST_F(AuthctlTest, DeleteOfUnknownUserIs2) {
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
+  EXPECT_EQ(run({"user", "delete", "--email", "gone@example.com"}), kExitNotFound);
+}
+
+TEST_F(AuthctlTest, DeleteRacingAnotherDeleteIs2) {
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(kAnn));
+  EXPECT_CALL(users_, remove(7)).WillOnce(Return(false));
+  EXPECT_EQ(run({"user", "delete", "--email", "ann@example.com"}), kExitNotFound);
+}
+
+TEST_F(AuthctlTest, LogoutEverywhereRemovesSessionsAndTokens) {
+  EXPECT_CALL(users_, find_by_email("ann@example.com")).WillOnce(Return(kAnn));
+  EXPECT_CALL(sessions_, remove_for_user(7));
+  EXPECT_CALL(tokens_, remove_for_user(7));
+  EXPECT_EQ(run({"user", "logout-everywhere", "--email", "ann@example.com"}), kExitOk);
+}
+
+TEST_F(AuthctlTest, DatabaseDownIs4) {
+  EXPECT_CALL(users_, list()).WillOnce(Throw(domain::StorageUnavailable("connection refused")));
+  EXPECT_EQ(run({"user", "list"}), kExitDatabase);
+  EXPECT_THAT(err_.str(), HasSubstr("database is unavailable"));
+}
+
+TEST_F(AuthctlTest, DatabaseDownDuringRevocationIs4) {
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(kAnn));
+  EXPECT_CALL(sessions_, remove_for_user(7)).WillOnce(Throw(domain::StorageUnavailable("gone")));
+  EXPECT_EQ(run({"user", "logout-everywhere", "--email", "ann@example.com"}), kExitDatabase);
+}
+
+TEST_F(AuthctlTest, MigrateReportsTheAppliedVersions) {
+  applied_migrations_ = {1, 2};
+  EXPECT_EQ(run({"db", "migrate"}), kExitOk);
+  EXPECT_EQ(migrate_calls_, 1);
+  EXPECT_THAT(out_.str(), HasSubstr("1, 2"));
+  applied_migrations_.clear();
+  EXPECT_EQ(run({"db", "migrate"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("up to date"));
+}
+
+TEST_F(AuthctlTest, UsageErrorsAre1AndTouchNothing) {
+  const std::vector<std::vector<std::string>> bad = {
+      {},
+      {"user"},
+      {"user", "rename"},
+      {"frobnicate", "now"},
+      {"user", "add", "--email", "a@example.com"},
+      {"user", "add", "--username", "a"},
+      {"user", "add", "--email", "a@example.com", "--username", "a", "--admin", "yes"},
+      {"user", "passwd", "--email"},
+      {"user", "passwd", "--email", "a@example.com", "--email", "b@example.com"},
+      {"user", "list", "extra"},
+      {"db", "migrate", "--force", "x"},
+  };
+  for (const auto& args : bad) {
+    err_.str("");
+    EXPECT_EQ(run(args), kExitUsage) << ::testing::PrintToString(args);
+    EXPECT_THAT(err_.str(), HasSubstr("usage: authctl")) << ::testing::PrintToString(args);
+  }
+  EXPECT_EQ(migrate_calls_, 0);
+}
+
+TEST_F(AuthctlTest, HelpDocumentsTheExitCodes) {
+  EXPECT_EQ(run({"--help"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("exit codes"));
+  EXPECT_THAT(out_.str(), HasSubstr("3  a user with that email or username already exists"));
+  EXPECT_THAT(out_.str(), HasSubstr("4  the database is unavailable"));
+  out_.str("");
+  EXPECT_EQ(run({"help"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("user logout-everywhere"));
+}
+
+}  // namespace
+}  // namespace authfcgi::cli

@@ -1,0 +1,202 @@
+#include "config/config_loader.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+namespace authfcgi::config {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+const std::string kSecret(32, 's');
+const std::string kSecretLine = "secret_key = " + kSecret + "\n";
+
+TEST(ConfigLoader, MinimalFileGivesTheDocumentedDefaults) {
+  auto result = load_config(kSecretLine, {});
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(result.errors);
+  const Config& config = *result.config;
+  EXPECT_EQ(config.secret_key, kSecret);
+  EXPECT_EQ(config.database.host, "127.0.0.1");
+  EXPECT_EQ(config.database.port, 3306U);
+  EXPECT_EQ(config.session.max_age_seconds, 24 * 3600);
+  EXPECT_EQ(config.session.csrf_time_limit_seconds, 3600);
+  EXPECT_FALSE(config.session.force_secure_cookies);
+  EXPECT_EQ(config.threads, 4U);
+  EXPECT_TRUE(config.listen.empty());
+}
+
+TEST(ConfigLoader, ReadsEveryKeyIgnoringCommentsAndBlankLines) {
+  const std::string text = "# a comment\n\n" + kSecretLine +
+                           "previous_secret_keys = " + std::string(32, 'a') + " , " +
+                           std::string(33, 'b') +
+                           "\r\n"
+                           "db_host = db.internal\n"
+                           "db_port = 3307\n"
+                           "db_socket = /run/mysqld/mysqld.sock\n"
+                           "db_user = app\n"
+                           "db_password = p#ss = word\n"
+                           "db_name = logins\n"
+                           "session_max_age = 600\n"
+                           "remember_max_age = 86400\n"
+                           "csrf_time_limit = 120\n"
+                           "secure_cookies = true\n"
+                           "pwhash_opslimit = 3\n"
+                           "pwhash_memlimit = 16777216\n"
+                           "pwhash_max_concurrent = 2\n"
+                           "templates_dir = /srv/templates\n"
+                           "sql_dir = /srv/sql\n"
+                           "listen = 127.0.0.1:9000\n"
+                           "   threads=8   \n";
+  auto result = load_config(text, {});
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(result.errors);
+  const Config& c = *result.config;
+  EXPECT_THAT(c.previous_secret_keys, ElementsAre(std::string(32, 'a'), std::string(33, 'b')));
+  EXPECT_EQ(c.database.host, "db.internal");
+  EXPECT_EQ(c.database.port, 3307U);
+  EXPECT_EQ(c.database.unix_socket, "/run/mysqld/mysqld.sock");
+  EXPECT_EQ(c.database.user, "app");
+  EXPECT_EQ(c.database.password, "p#ss = word");  // '#' inside a value is not a comment
+  EXPECT_EQ(c.database.name, "logins");
+  EXPECT_EQ(c.session.max_age_seconds, 600);
+  EXPECT_EQ(c.session.remember_max_age_seconds, 86400);
+  EXPECT_EQ(c.session.csrf_time_limit_seconds, 120);
+  EXPECT_TRUE(c.session.force_secure_cookies);
+  EXPECT_EQ(c.pwhash.opslimit, 3U);
+  EXPECT_EQ(c.pwhash.memlimit, 16777216U);
+  EXPECT_EQ(c.pwhash.max_concurrent, 2U);
+  EXPECT_EQ(c.templates_dir, "/srv/templates");
+  EXPECT_EQ(c.sql_dir, "/srv/sql");
+  EXPECT_EQ(c.listen, "127.0.0.1:9000");
+  EXPECT_EQ(c.threads, 8U);
+}
+
+TEST(ConfigLoader, UnknownKeyIsAnErrorNamingTheLine) {
+  auto result = load_config(kSecretLine + "\ndb_hots = x\n", {});
+  EXPECT_FALSE(result.config);
+  ASSERT_EQ(result.errors.size(), 1U);
+  EXPECT_THAT(result.errors[0], AllOf(HasSubstr("line 3"), HasSubstr("db_hots")));
+}
+
+TEST(ConfigLoader, LineWithoutEqualsIsAnError) {
+  auto result = load_config(kSecretLine + "threads 4\n", {});
+  EXPECT_FALSE(result.config);
+  EXPECT_THAT(result.errors, ElementsAre(HasSubstr("line 2")));
+}
+
+TEST(ConfigLoader, RepeatedKeyIsAnError) {
+  auto result = load_config(kSecretLine + "threads = 2\nthreads = 3\n", {});
+  EXPECT_FALSE(result.config);
+  EXPECT_THAT(result.errors, ElementsAre(AllOf(HasSubstr("line 3"), HasSubstr("threads"))));
+}
+
+TEST(ConfigLoader, BadNumbersAndBooleansAreErrors) {
+  for (const std::string line :
+       {"db_port = 0", "db_port = 65536", "db_port = 33o6", "db_port = -1",
+        "db_port =", "threads = 0", "threads = 1e3", "session_max_age = 1h", "session_max_age = 0",
+        "pwhash_memlimit = 100", "pwhash_opslimit = 0", "secure_cookies = yes",
+        "secure_cookies = 1", "csrf_time_limit = 99999999999999999999999"}) {
+    auto result = load_config(kSecretLine + line + "\n", {});
+    EXPECT_FALSE(result.config) << line;
+    EXPECT_THAT(result.errors, ElementsAre(HasSubstr("line 2"))) << line;
+  }
+}
+
+TEST(ConfigLoader, MissingSecretIsRefused) {
+  auto result = load_config("db_host = x\n", {});
+  EXPECT_FALSE(result.config);
+  EXPECT_THAT(result.errors, ElementsAre("secret_key must be at least 32 bytes"));
+}
+
+TEST(ConfigLoader, ShortSecretIsRefusedWithoutPrintingIt) {
+  const std::string short_secret = "hunter2-hunter2-hunter2-hunter2";  // 31 bytes
+  auto result = load_config("secret_key = " + short_secret + "\n", {});
+  EXPECT_FALSE(result.config);
+  ASSERT_THAT(result.errors, ElementsAre("secret_key must be at least 32 bytes"));
+  for (const auto& error : result.errors) {
+    EXPECT_THAT(error, Not(HasSubstr("hunter2")));
+  }
+}
+
+TEST(ConfigLoader, ShortPreviousSecretIsRefused) {
+  auto result = load_config(kSecretLine + "previous_secret_keys = tooshort\n", {});
+  EXPECT_FALSE(result.config);
+  EXPECT_THAT(result.errors, ElementsAre(HasSubstr("previous_secret_keys")));
+}
+
+TEST(ConfigLoader, SecretMayBeMissingWhenOptional) {
+  auto result = load_config("db_name = x\n", {}, SecretRequirement::Optional);
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(result.errors);
+  EXPECT_EQ(result.config->database.name, "x");
+}
+
+TEST(ConfigLoader, EnvironmentOverridesTheFile) {
+  const std::string env_secret(40, 'e');
+  const Environment env = {
+      {"AUTHFCGI_SECRET_KEY", env_secret},
+      {"AUTHFCGI_PREVIOUS_SECRET_KEYS", std::string(32, 'p')},
+      {"AUTHFCGI_DB_HOST", "envhost"},
+      {"AUTHFCGI_DB_PORT", "3310"},
+      {"AUTHFCGI_DB_SOCKET", "/tmp/env.sock"},
+      {"AUTHFCGI_DB_USER", "envuser"},
+      {"AUTHFCGI_DB_PASSWORD", "envpass"},
+      {"AUTHFCGI_DB_NAME", "envdb"},
+      {"UNRELATED", "ignored"},
+  };
+  auto result = load_config("secret_key = short\ndb_host = filehost\n", env);
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(result.errors);
+  const Config& c = *result.config;
+  EXPECT_EQ(c.secret_key, env_secret);
+  EXPECT_THAT(c.previous_secret_keys, ElementsAre(std::string(32, 'p')));
+  EXPECT_EQ(c.database.host, "envhost");
+  EXPECT_EQ(c.database.port, 3310U);
+  EXPECT_EQ(c.database.unix_socket, "/tmp/env.sock");
+  EXPECT_EQ(c.database.user, "envuser");
+  EXPECT_EQ(c.database.password, "envpass");
+  EXPECT_EQ(c.database.name, "envdb");
+}
+
+TEST(ConfigLoader, BadEnvironmentNumberNamesTheVariable) {
+  auto result = load_config(kSecretLine, {{"AUTHFCGI_DB_PORT", "mysql"}});
+  EXPECT_FALSE(result.config);
+  EXPECT_THAT(result.errors, ElementsAre(HasSubstr("AUTHFCGI_DB_PORT")));
+}
+
+TEST(ConfigLoader, AllErrorsAreReportedAtOnce) {
+  auto result = load_config("nope = 1\nthreads = many\n", {});
+  EXPECT_FALSE(result.config);
+  EXPECT_EQ(result.errors.size(), 3U);  // unknown key, bad number, missing secret
+}
+
+TEST(ConfigLoader, UnreadableFileIsAnError) {
+  auto result = load_config_file("/nonexistent/authfcgi.conf", {});
+  EXPECT_FALSE(result.config);
+  EXPECT_THAT(result.errors, ElementsAre(HasSubstr("/nonexistent/authfcgi.conf")));
+}
+
+TEST(ConfigLoader, ExampleFileLoadsAndDocumentsEveryKey) {
+  const std::string path = std::string(AUTHFCGI_SOURCE_DIR) + "/conf/authfcgi.conf.example";
+  std::ifstream file(path);
+  ASSERT_TRUE(file) << path;
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  // Every key is present, commented out with its default.
+  for (const char* key :
+       {"secret_key", "previous_secret_keys", "db_host", "db_port", "db_socket", "db_user",
+        "db_password", "db_name", "session_max_age", "remember_max_age", "csrf_time_limit",
+        "secure_cookies", "pwhash_opslimit", "pwhash_memlimit", "pwhash_max_concurrent",
+        "templates_dir", "sql_dir", "listen", "threads"}) {
+    EXPECT_THAT(text, HasSubstr(std::string("# ") + key + " =")) << key;
+  }
+  auto result = load_config_file(path, {}, SecretRequirement::Optional);
+  EXPECT_TRUE(result.config) << ::testing::PrintToString(result.errors);
+  EXPECT_THAT(result.errors, IsEmpty());
+}
+
+}  // namespace
+}  // namespace authfcgi::config

@@ -1,0 +1,215 @@
+#include "fcgi/request_reader.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <variant>
+
+namespace authfcgi::fcgi {
+namespace {
+
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
+
+Params get(std::string uri) {
+  return Params{{"REQUEST_METHOD", "GET"},
+                {"REQUEST_URI", std::move(uri)},
+                {"REMOTE_ADDR", "198.51.100.4"},
+                {"CONTENT_LENGTH", ""}};
+}
+
+Params post(std::string uri, std::string content_type, std::size_t length) {
+  return Params{{"REQUEST_METHOD", "POST"},
+                {"REQUEST_URI", std::move(uri)},
+                {"CONTENT_TYPE", std::move(content_type)},
+                {"CONTENT_LENGTH", std::to_string(length)},
+                {"REMOTE_ADDR", "198.51.100.4"}};
+}
+
+int status_of(const ReadResult& result) {
+  const auto* status = std::get_if<int>(&result);
+  return status == nullptr ? 0 : *status;
+}
+
+const web::Request& request_of(const ReadResult& result) { return std::get<web::Request>(result); }
+
+TEST(RequestReader, GetWithQueryGivesPathAndDecodedQuery) {
+  auto result = read_request(get("/auth/login?next=%2Fsecret&x=a+b"), "");
+  ASSERT_EQ(status_of(result), 0);
+  const auto& request = request_of(result);
+  EXPECT_EQ(request.method, "GET");
+  EXPECT_EQ(request.path, "/auth/login");
+  EXPECT_THAT(request.query, UnorderedElementsAre(Pair("next", "/secret"), Pair("x", "a b")));
+  EXPECT_EQ(request.remote_addr, "198.51.100.4");
+  EXPECT_FALSE(request.is_https);
+  EXPECT_TRUE(request.form.empty());
+}
+
+TEST(RequestReader, WithoutRequestUriUsesTheCgiPieces) {
+  Params params{{"REQUEST_METHOD", "GET"},
+                {"SCRIPT_NAME", "/auth"},
+                {"PATH_INFO", "/login"},
+                {"QUERY_STRING", "next=%2F"}};
+  auto result = read_request(params, "");
+  ASSERT_EQ(status_of(result), 0);
+  EXPECT_EQ(request_of(result).path, "/auth/login");
+  EXPECT_THAT(request_of(result).query, UnorderedElementsAre(Pair("next", "/")));
+}
+
+TEST(RequestReader, HeadIsPassedOnAsHead) {
+  auto params = get("/");
+  params["REQUEST_METHOD"] = "HEAD";
+  auto result = read_request(params, "");
+  ASSERT_EQ(status_of(result), 0);
+  EXPECT_EQ(request_of(result).method, "HEAD");
+}
+
+TEST(RequestReader, HttpParamsBecomeLowerCaseHeaders) {
+  auto params = get("/");
+  params["HTTP_X_FORWARDED_FOR"] = "203.0.113.9";
+  params["HTTP_USER_AGENT"] = "curl/8";
+  params["CONTENT_TYPE"] = "text/plain";
+  params["SERVER_NAME"] = "not-a-header";
+  auto result = read_request(params, "");
+  ASSERT_EQ(status_of(result), 0);
+  EXPECT_THAT(
+      request_of(result).headers,
+      UnorderedElementsAre(Pair("x-forwarded-for", "203.0.113.9"), Pair("user-agent", "curl/8"),
+                           Pair("content-type", "text/plain")));
+}
+
+TEST(RequestReader, HttpsOnMarksTheRequestSecure) {
+  auto params = get("/");
+  params["HTTPS"] = "on";
+  EXPECT_TRUE(request_of(read_request(params, "")).is_https);
+  params["HTTPS"] = "off";
+  EXPECT_FALSE(request_of(read_request(params, "")).is_https);
+}
+
+TEST(RequestReader, CookiesAreParsed) {
+  auto params = get("/");
+  params["HTTP_COOKIE"] = "session=v1.abc.def; other=1";
+  auto result = read_request(params, "");
+  ASSERT_EQ(status_of(result), 0);
+  EXPECT_EQ(request_of(result).cookies.at("session"), "v1.abc.def");
+}
+
+TEST(RequestReader, OversizedCookieHeaderIs400) {
+  auto params = get("/");
+  params["HTTP_COOKIE"] = "big=" + std::string(9000, 'a');
+  EXPECT_EQ(status_of(read_request(params, "")), 400);
+}
+
+TEST(RequestReader, TooManyCookiesIs400) {
+  auto params = get("/");
+  std::string header;
+  for (int i = 0; i < 60; ++i) {
+    header += "c" + std::to_string(i) + "=1; ";
+  }
+  params["HTTP_COOKIE"] = header;
+  EXPECT_EQ(status_of(read_request(params, "")), 400);
+}
+
+TEST(RequestReader, HeadersOver16KiBAre400) {
+  auto params = get("/");
+  params["HTTP_X_A"] = std::string(9000, 'a');
+  params["HTTP_X_B"] = std::string(9000, 'b');
+  EXPECT_EQ(status_of(read_request(params, "")), 400);
+  params.erase("HTTP_X_B");
+  EXPECT_EQ(status_of(read_request(params, "")), 0);
+}
+
+TEST(RequestReader, BrokenPercentEncodingInQueryIs400) {
+  for (const char* uri : {"/?next=%2", "/?next=%zz", "/?a=%00", "/?a=%ff%fe"}) {
+    EXPECT_EQ(status_of(read_request(get(uri), "")), 400) << uri;
+  }
+}
+
+TEST(RequestReader, BadPathsAre400) {
+  for (const std::string& uri :
+       {std::string("auth/login"), std::string("*"), std::string("/a\0b", 4),
+        std::string("/\xff\xfe"), std::string("/a\r\nb"), std::string("/\xc0\xaf")}) {
+    EXPECT_EQ(status_of(read_request(get(uri), "")), 400) << ::testing::PrintToString(uri);
+  }
+}
+
+TEST(RequestReader, MissingOrOddMethodIs400) {
+  auto params = get("/");
+  params.erase("REQUEST_METHOD");
+  EXPECT_EQ(status_of(read_request(params, "")), 400);
+  params["REQUEST_METHOD"] = "get\r\n";
+  EXPECT_EQ(status_of(read_request(params, "")), 400);
+}
+
+TEST(RequestReader, PostFormIsParsed) {
+  const std::string body = "email=ann%40example.com&password=p%26w&remember_me=y";
+  auto result =
+      read_request(post("/auth/login", "application/x-www-form-urlencoded", body.size()), body);
+  ASSERT_EQ(status_of(result), 0);
+  EXPECT_THAT(request_of(result).form,
+              UnorderedElementsAre(Pair("email", "ann@example.com"), Pair("password", "p&w"),
+                                   Pair("remember_me", "y")));
+}
+
+TEST(RequestReader, BrokenFormBodyIs400) {
+  for (const std::string body : {"email=%4", "a=%00", "a=%C3%28"}) {
+    auto params = post("/auth/login", "application/x-www-form-urlencoded", body.size());
+    EXPECT_EQ(status_of(read_request(params, body)), 400) << body;
+  }
+}
+
+TEST(RequestReader, MultipartWithoutBoundaryIs400) {
+  const std::string body = "--x\r\n\r\n";
+  auto params = post("/auth/login", "multipart/form-data", body.size());
+  EXPECT_EQ(status_of(read_request(params, body)), 400);
+}
+
+TEST(RequestReader, BodyOver64KiBIs413BeforeReadingIt) {
+  auto params = post("/auth/login", "application/x-www-form-urlencoded", 64 * 1024 + 1);
+  auto length = announced_body_length(params, {});
+  ASSERT_TRUE(std::holds_alternative<int>(length));
+  EXPECT_EQ(std::get<int>(length), 413);
+  EXPECT_EQ(status_of(read_request(params, "")), 413);
+}
+
+TEST(RequestReader, AstronomicalContentLengthIs413) {
+  auto params = get("/");
+  params["CONTENT_LENGTH"] = "99999999999999999999999999";
+  EXPECT_EQ(std::get<int>(announced_body_length(params, {})), 413);
+}
+
+TEST(RequestReader, BodyOfExactly64KiBIsAccepted) {
+  const std::string body = "a=" + std::string(64 * 1024 - 2, 'x');
+  auto params = post("/auth/login", "application/x-www-form-urlencoded", body.size());
+  EXPECT_EQ(std::get<std::size_t>(announced_body_length(params, {})), body.size());
+  EXPECT_EQ(status_of(read_request(params, body)), 0);
+}
+
+TEST(RequestReader, NonNumericContentLengthIs400) {
+  for (const char* length : {"abc", "-1", " 5", "5 ", "0x10", "+3"}) {
+    auto params = get("/");
+    params["CONTENT_LENGTH"] = length;
+    EXPECT_EQ(std::get<int>(announced_body_length(params, {})), 400) << length;
+    EXPECT_EQ(status_of(read_request(params, "")), 400) << length;
+  }
+}
+
+TEST(RequestReader, BodyShorterThanAnnouncedIs400) {
+  auto params = post("/auth/login", "application/x-www-form-urlencoded", 20);
+  EXPECT_EQ(status_of(read_request(params, "email=a")), 400);
+}
+
+TEST(RequestReader, EmptyContentLengthMeansNoBody) {
+  EXPECT_EQ(std::get<std::size_t>(announced_body_length(get("/"), {})), 0U);
+  EXPECT_EQ(std::get<std::size_t>(announced_body_length(Params{}, {})), 0U);
+}
+
+TEST(RequestReader, ParamsFromEnvpSplitsAtTheFirstEquals) {
+  const char* envp[] = {"REQUEST_URI=/a?b=c", "EMPTY=", "NOEQUALS", "REQUEST_URI=/second", nullptr};
+  auto params = params_from_envp(envp);
+  EXPECT_THAT(params, UnorderedElementsAre(Pair("REQUEST_URI", "/a?b=c"), Pair("EMPTY", "")));
+}
+
+}  // namespace
+}  // namespace authfcgi::fcgi
