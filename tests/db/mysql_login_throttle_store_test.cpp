@@ -1,0 +1,201 @@
+#include "storage/mysql_login_throttle_store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "db/db_test_support.h"
+#include "storage/cppconn.h"
+
+namespace authfcgi::storage {
+namespace {
+
+constexpr std::int64_t kNow = 1'700'000'000;
+constexpr std::int64_t kForgetAfter = 3600;
+const std::string kKey = "account:alice@example.com";
+
+class MysqlLoginThrottleStoreTest : public testing::DbTest {
+ protected:
+  std::int64_t row_count() {
+    std::int64_t count = 0;
+    connection_.with_statement(
+        "SELECT COUNT(*) FROM login_throttle", [&](sql::PreparedStatement& statement) {
+          const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+          rows->next();
+          count = rows->getInt64(1);
+        });
+    return count;
+  }
+
+  MysqlLoginThrottleStore store_{connection_};
+};
+
+void expect_state(const domain::ThrottleState& state, std::int64_t failures,
+                  std::int64_t last_failure) {
+  EXPECT_EQ(state.failures, failures);
+  EXPECT_EQ(state.last_failure, last_failure);
+}
+
+TEST_F(MysqlLoginThrottleStoreTest, UnknownKeyHasNoFailures) {
+  expect_state(store_.get(kKey), 0, 0);
+  EXPECT_EQ(row_count(), 0);
+}
+
+TEST_F(MysqlLoginThrottleStoreTest, RecordFailureCountsAndKeepsTheLastTime) {
+  expect_state(store_.record_failure(kKey, kNow, kForgetAfter), 1, kNow);
+  expect_state(store_.record_failure(kKey, kNow + 10, kForgetAfter), 2, kNow + 10);
+  expect_state(store_.record_failure(kKey, kNow + 20, kForgetAfter), 3, kNow + 20);
+  expect_state(store_.get(kKey), 3, kNow + 20);
+}
+
+TEST_F(MysqlLoginThrottleStoreTest, FailureOlderThanTheForgetWindowStartsOverAtOne) {
+  for (int i = 0; i < 3; ++i) {
+    store_.record_failure(kKey, kNow, kForgetAfter);
+  }
+  expect_state(store_.record_failure(kKey, kNow + kForgetAfter + 1, kForgetAfter), 1,
+               kNow + kForgetAfter + 1);
+  expect_state(store_.record_failure(kKey, kNow + kForgetAfter + 2, kForgetAfter), 2,
+               kNow + kForgetAfter + 2);
+}
+
+TEST_F(MysqlLoginThrottleStoreTest, FailureExactlyForgetAfterOldStillCounts) {
+  // The same boundary as decide_throttle: only failures *older* than the window are forgotten.
+  store_.record_failure(kKey, kNow, kForgetAfter);
+  expect_state(store_.record_failure(kKey, kNow + kForgetAfter, kForgetAfter), 2,
+               kNow + kForgetAfter);
+}
+
+TEST_F(MysqlLoginThrottleStoreTest, LastFailureNeverMovesBack) {
+  // A worker whose request started earlier may commit second.
+  store_.record_failure(kKey, kNow + 10, kForgetAfter);
+  expect_state(store_.record_failure(kKey, kNow, kForgetAfter), 2, kNow + 10);
+}
+
+TEST_F(MysqlLoginThrottleStoreTest, ResetForgetsTheKeyAndCountingRestarts) {
+  store_.record_failure(kKey, kNow, kForgetAfter);
+  store_.record_failure(kKey, kNow, kForgetAfter);
+  store_.reset(kKey);
+  expect_state(store_.get(kKey), 0, 0);
+  expect_state(store_.record_failure(kKey, kNow + 1, kForgetAfter), 1, kNow + 1);
+}
+
+TEST_F(MysqlLoginThrottleStoreTest, ResetOfAnUnknownKeyIsHarmless) {
+  EXPECT_NO_THROW(store_.reset("account:nobody@example.com"));
+  EXPECT_EQ(row_count(), 0);
+}
+
+TEST_F(MysqlLoginThrottleStoreTest, KeysAreIndependent) {
+  const std::string address = "address:192.0.2.1";
+  const std::string other_account = "account:bob@example.com";
+  // utf8mb4_bin: keys differing only by case are different keys.
+  const std::string upper = "account:Alice@example.com";
+  store_.record_failure(kKey, kNow, kForgetAfter);
+  store_.record_failure(kKey, kNow, kForgetAfter);
+  store_.record_failure(address, kNow + 1, kForgetAfter);
+  store_.record_failure(upper, kNow + 2, kForgetAfter);
+  expect_state(store_.get(kKey), 2, kNow);
+  expect_state(store_.get(address), 1, kNow + 1);
+  expect_state(store_.get(upper), 1, kNow + 2);
+  expect_state(store_.get(other_account), 0, 0);
+
+  store_.reset(kKey);
+  expect_state(store_.get(kKey), 0, 0);
+  expect_state(store_.get(address), 1, kNow + 1);
+  expect_state(store_.get(upper), 1, kNow + 2);
+}
+
+TEST_F(MysqlLoginThrottleStoreTest, InjectionLookingKeysAreStoredLiterally) {
+  const std::vector<std::string> keys = {
+      "account:x'; DROP TABLE login_throttle; --",
+      "account:' OR '1'='1",
+      "account:\" OR \"\"=\"",
+      "address:\\'; --",
+      "account:%",
+      "account:_",
+      "account:josé@example.com",
+  };
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    for (std::size_t n = 0; n <= i; ++n) {
+      store_.record_failure(keys[i], kNow, kForgetAfter);
+    }
+  }
+  EXPECT_EQ(row_count(), static_cast<std::int64_t>(keys.size()));
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    expect_state(store_.get(keys[i]), static_cast<std::int64_t>(i) + 1, kNow);
+  }
+  // Neither '%' nor '_' acted as a wildcard.
+  expect_state(store_.get("account:a"), 0, 0);
+  store_.reset("account:%");
+  EXPECT_EQ(row_count(), static_cast<std::int64_t>(keys.size()) - 1);
+  expect_state(store_.get("account:_"), 6, kNow);
+}
+
+TEST_F(MysqlLoginThrottleStoreTest, KeysUpTo191BytesAreAccepted) {
+  // 95 two-byte characters plus one byte: 191 bytes.
+  std::string multibyte = "a";
+  for (int i = 0; i < 95; ++i) {
+    multibyte += "\xc3\xa9";
+  }
+  const std::string ascii(MysqlLoginThrottleStore::kMaxKeyBytes, 'k');
+  ASSERT_EQ(multibyte.size(), MysqlLoginThrottleStore::kMaxKeyBytes);
+  expect_state(store_.record_failure(multibyte, kNow, kForgetAfter), 1, kNow);
+  expect_state(store_.record_failure(ascii, kNow, kForgetAfter), 1, kNow);
+  expect_state(store_.get(multibyte), 1, kNow);
+  expect_state(store_.get(ascii), 1, kNow);
+}
+
+TEST_F(MysqlLoginThrottleStoreTest, LongerKeysAreRejectedNotTruncated) {
+  const std::string too_long(MysqlLoginThrottleStore::kMaxKeyBytes + 1, 'k');
+  EXPECT_THROW(store_.record_failure(too_long, kNow, kForgetAfter), std::invalid_argument);
+  EXPECT_THROW(static_cast<void>(store_.get(too_long)), std::invalid_argument);
+  EXPECT_THROW(store_.reset(too_long), std::invalid_argument);
+  EXPECT_EQ(row_count(), 0);
+}
+
+TEST_F(MysqlLoginThrottleStoreTest, ConcurrentFailuresAreAllCounted) {
+  constexpr int kThreads = 4;
+  constexpr int kFailuresPerThread = 25;
+  const config::DatabaseConfig config = testing::test_database_config();
+  std::atomic<int> errors{0};
+  std::atomic<bool> out_of_order{false};
+  std::vector<std::thread> threads;
+  threads.reserve(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      try {
+        // One connection per thread, as the workers have.
+        MysqlConnection connection(config);
+        MysqlLoginThrottleStore store(connection);
+        std::int64_t previous = 0;
+        for (int i = 0; i < kFailuresPerThread; ++i) {
+          const auto state = store.record_failure(kKey, kNow, kForgetAfter);
+          // Each thread's own failure is included in what it reads back.
+          if (state.failures <= previous) {
+            out_of_order = true;
+          }
+          previous = state.failures;
+        }
+      } catch (const std::exception&) {
+        ++errors;
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_FALSE(out_of_order.load());
+  expect_state(store_.get(kKey), kThreads * kFailuresPerThread, kNow);
+}
+
+}  // namespace
+}  // namespace authfcgi::storage
