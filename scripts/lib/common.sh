@@ -1,0 +1,435 @@
+# shellcheck shell=bash
+# Shared functions for scripts/run, scripts/test and tests/e2e/run.sh.
+# Source it; it defines functions only (plus AUTHFCGI_REPO) and changes no shell options.
+#
+# Every wait is bounded, and every stop only touches processes whose pid this code recorded
+# (checked against the expected program name, so a recycled pid is never killed).
+
+AUTHFCGI_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+AUTHFCGI_PACKAGES=(
+  build-essential cmake pkg-config libfcgi-dev spawn-fcgi libcgicc-dev libmysqlcppconn-dev
+  libsodium-dev libkainjow-mustache-dev libgtest-dev libgmock-dev nginx mariadb-server
+  mariadb-client curl
+)
+
+af_log() { printf '%s\n' "$*" >&2; }
+af_die() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Packages and build
+
+# Installs the Debian packages the project needs, only those that are missing.
+ensure_packages() {
+  local missing=() pkg status
+  for pkg in "${AUTHFCGI_PACKAGES[@]}"; do
+    status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+    if [[ "$status" != "install ok installed" ]]; then
+      missing+=("$pkg")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+  af_log "Installing missing packages: ${missing[*]}"
+  local sudo=()
+  if ((EUID != 0)); then
+    command -v sudo >/dev/null 2>&1 || af_die "missing packages (${missing[*]}) and no sudo; install them as root"
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${missing[@]}"
+  # The nginx and mariadb packages start system services; our instances are private and do not
+  # need them, but we leave the system's choice alone.
+}
+
+# Prints the absolute build directory: $AUTHFCGI_BUILD_DIR (relative to the repo root) or build/.
+build_dir() {
+  local dir="${AUTHFCGI_BUILD_DIR:-build}"
+  [[ "$dir" == /* ]] || dir="$AUTHFCGI_REPO/$dir"
+  printf '%s\n' "$dir"
+}
+
+# build_project [TARGET...]: configures and builds into build_dir (all targets by default).
+build_project() {
+  local dir targets=()
+  dir="$(build_dir)"
+  (($# == 0)) || targets=(--target "$@")
+  af_log "Building ${*:-everything} into $dir"
+  cmake -S "$AUTHFCGI_REPO" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$dir" -j"$(nproc)" "${targets[@]}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Ports, pids, sockets
+
+# True when something accepts TCP connections on 127.0.0.1:$1.
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Prints a free TCP port on 127.0.0.1.
+free_port() {
+  local port
+  if command -v python3 >/dev/null 2>&1 &&
+    port="$(python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()' 2>/dev/null)" && [[ -n "$port" ]]; then
+    printf '%s\n' "$port"
+    return 0
+  fi
+  local i
+  for ((i = 0; i < 200; i++)); do
+    port=$((20000 + RANDOM % 40000))
+    if ! port_in_use "$port"; then
+      printf '%s\n' "$port"
+      return 0
+    fi
+  done
+  af_die "no free port found on 127.0.0.1"
+}
+
+# A unix socket path must fit in sun_path (108 bytes). Prints $1/$2 when it fits, else a short
+# path under /tmp derived from it.
+socket_path() {
+  local path="$1/$2"
+  if ((${#path} < 100)); then
+    printf '%s\n' "$path"
+  else
+    local sum
+    sum="$(printf '%s' "$path" | cksum | cut -d' ' -f1)"
+    printf '/tmp/authfcgi-%s-%s-%s\n' "$(id -u)" "$sum" "$2"
+  fi
+}
+
+# pid_alive PID [NAME]: the process exists (and its command name is NAME, when given).
+pid_alive() {
+  local pid="$1" name="${2:-}"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  # /proc/PID/stat is "pid (comm) state ...". A zombie (exited, not yet reaped) is not alive.
+  local stat
+  stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+  local comm="${stat#*\(}"
+  comm="${comm%\)*}"
+  local state="${stat##*\) }"
+  [[ "${state:0:1}" != Z && "${state:0:1}" != X ]] || return 1
+  if [[ -n "$name" ]]; then
+    [[ "$comm" == "$name"* ]] || return 1
+  fi
+  return 0
+}
+
+# Prints the pids listed in a pid file (one or more, whitespace separated).
+pids_from_file() {
+  [[ -f "$1" ]] || return 0
+  local pid
+  # shellcheck disable=SC2013 # spawn-fcgi may write several pids, not always newline-ended
+  for pid in $(cat "$1" 2>/dev/null); do
+    [[ "$pid" =~ ^[0-9]+$ ]] && printf '%s\n' "$pid"
+  done
+  return 0
+}
+
+# stop_pids NAME TIMEOUT_SECONDS PID...: SIGTERM, bounded wait, then SIGKILL.
+# Only pids whose command name is NAME are touched.
+stop_pids() {
+  local name="$1" timeout="$2"
+  shift 2
+  local pids=() pid
+  for pid in "$@"; do
+    if pid_alive "$pid" "$name"; then
+      pids+=("$pid")
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
+  done
+  ((${#pids[@]} > 0)) || return 0
+  local i alive
+  for ((i = 0; i < timeout * 10; i++)); do
+    alive=0
+    for pid in "${pids[@]}"; do
+      pid_alive "$pid" "$name" && alive=1
+    done
+    ((alive)) || return 0
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do
+    if pid_alive "$pid" "$name"; then
+      af_log "$name (pid $pid) did not stop within ${timeout}s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  for ((i = 0; i < 50; i++)); do
+    alive=0
+    for pid in "${pids[@]}"; do
+      pid_alive "$pid" "$name" && alive=1
+    done
+    ((alive)) || return 0
+    sleep 0.1
+  done
+  return 0
+}
+
+# stop_pidfile NAME TIMEOUT FILE: stops what FILE lists, then removes FILE.
+stop_pidfile() {
+  local name="$1" timeout="$2" file="$3"
+  [[ -f "$file" ]] || return 0
+  local pids
+  mapfile -t pids < <(pids_from_file "$file")
+  if ((${#pids[@]} > 0)); then
+    stop_pids "$name" "$timeout" "${pids[@]}"
+  fi
+  rm -f "$file"
+}
+
+# True when any pid listed in FILE is alive and named NAME.
+pidfile_alive() {
+  local name="$1" file="$2" pid
+  for pid in $(pids_from_file "$file"); do
+    pid_alive "$pid" "$name" && return 0
+  done
+  return 1
+}
+
+# wait_http URL TIMEOUT_SECONDS: waits until curl gets an answer (any 2xx/3xx).
+wait_http() {
+  local url="$1" timeout="$2" i
+  for ((i = 0; i < timeout * 5; i++)); do
+    if curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  return 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Private MariaDB: data in DIR/data, socket DIR/mysql.sock (or a short /tmp path), no TCP.
+
+mariadb_socket() { socket_path "$1" mysql.sock; }
+
+# Runs the mariadb client as the administrative (socket-authenticated) account.
+mariadb_admin_sql() {
+  local dir="$1"
+  shift
+  local admin=root
+  ((EUID == 0)) || admin="$(id -un)"
+  mariadb --no-defaults --socket="$(mariadb_socket "$dir")" -u "$admin" "$@"
+}
+
+# mariadb_start DIR: initialises DIR/data when needed and starts mariadbd; waits until it answers.
+mariadb_start() {
+  local dir="$1"
+  local data="$dir/data" sock pidfile="$dir/mariadb.pid" log="$dir/mariadb.log"
+  sock="$(mariadb_socket "$dir")"
+  mkdir -p "$dir" "$dir/tmp"
+
+  if pidfile_alive mariadbd "$pidfile"; then
+    af_die "a MariaDB for $dir is already running (pid $(pids_from_file "$pidfile" | head -n1))"
+  fi
+  # Stale leftovers of a crash: the server refuses to start while its socket file exists.
+  rm -f "$pidfile" "$sock" "$sock.lock"
+
+  local user_opt=()
+  ((EUID == 0)) && user_opt=(--user=root)
+
+  if [[ ! -d "$data/mysql" ]]; then
+    af_log "Initialising MariaDB data in $data"
+    rm -rf "$data"
+    mkdir -p "$data"
+    if ! mariadb-install-db --no-defaults --datadir="$data" --auth-root-authentication-method=socket \
+      "${user_opt[@]}" --skip-test-db >"$dir/install.log" 2>&1; then
+      tail -n 20 "$dir/install.log" >&2
+      af_die "mariadb-install-db failed (log: $dir/install.log)"
+    fi
+  fi
+
+  af_log "Starting MariaDB (socket $sock)"
+  # setsid: a Ctrl-C in the terminal reaches only the script, which stops things in order.
+  setsid mariadbd --no-defaults --datadir="$data" --socket="$sock" --skip-networking \
+    --pid-file="$pidfile" --log-error="$log" --tmpdir="$dir/tmp" "${user_opt[@]}" \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+    --innodb-buffer-pool-size=64M --skip-name-resolve --max-connections=200 \
+    </dev/null >>"$log" 2>&1 &
+  local launched=$! i
+  for ((i = 0; i < 600; i++)); do
+    if mariadb-admin --no-defaults --socket="$sock" -u "$( ((EUID == 0)) && echo root || id -un)" \
+      --connect-timeout=2 ping >/dev/null 2>&1; then
+      # The pid file is written before the socket accepts; keep it as the record.
+      [[ -f "$pidfile" ]] || printf '%s\n' "$launched" >"$pidfile"
+      return 0
+    fi
+    if ! kill -0 "$launched" 2>/dev/null && ! pidfile_alive mariadbd "$pidfile"; then
+      tail -n 30 "$log" >&2
+      af_die "MariaDB exited during start-up (log: $log)"
+    fi
+    sleep 0.1
+  done
+  tail -n 30 "$log" >&2
+  local recorded
+  mapfile -t recorded < <(pids_from_file "$pidfile")
+  stop_pids mariadbd 10 "$launched" "${recorded[@]}"
+  af_die "MariaDB did not answer within 60s (log: $log)"
+}
+
+# mariadb_create_app_db DIR DBNAME DBUSER PASSWORD: idempotent.
+mariadb_create_app_db() {
+  local dir="$1" name="$2" user="$3" password="$4"
+  [[ "$name" =~ ^[A-Za-z0-9_]+$ && "$user" =~ ^[A-Za-z0-9_]+$ ]] ||
+    af_die "database and user names must be [A-Za-z0-9_]+"
+  [[ "$password" =~ ^[A-Za-z0-9_]+$ ]] || af_die "generated passwords are [A-Za-z0-9_]+"
+  mariadb_admin_sql "$dir" <<SQL
+CREATE DATABASE IF NOT EXISTS \`$name\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS '$user'@'localhost' IDENTIFIED BY '$password';
+ALTER USER '$user'@'localhost' IDENTIFIED BY '$password';
+GRANT ALL PRIVILEGES ON \`$name\`.* TO '$user'@'localhost';
+FLUSH PRIVILEGES;
+SQL
+}
+
+# mariadb_stop DIR
+mariadb_stop() {
+  local dir="$1"
+  stop_pidfile mariadbd 60 "$dir/mariadb.pid"
+  rm -f "$(mariadb_socket "$dir")"
+}
+
+# Prints a random [A-Za-z0-9] password / hex secret.
+random_password() {
+  LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32 || true
+  printf '\n'
+}
+random_hex() {
+  od -An -tx1 -N"${1:-32}" /dev/urandom | tr -d ' \n'
+  printf '\n'
+}
+
+# ---------------------------------------------------------------------------------------------
+# FastCGI workers (spawn-fcgi)
+
+# workers_start SOCKET PIDFILE LOGFILE PROCESSES AUTHFCGI CONFIG
+# Starts PROCESSES worker processes sharing one listening socket; PIDFILE lists them all.
+workers_start() {
+  local sock="$1" pidfile="$2" log="$3" n="$4" bin="$5" conf="$6"
+  [[ -x "$bin" ]] || af_die "no worker executable at $bin (build first)"
+  if pidfile_alive "$(basename "$bin")" "$pidfile"; then
+    af_die "workers are already running (pid file $pidfile)"
+  fi
+  # A stale socket from a crash: spawn-fcgi replaces it when nothing listens on it.
+  rm -f "$pidfile"
+  af_log "Starting $n authfcgi worker processes on $sock"
+  local mode=0660
+  printf '=== %s starting %s worker process(es)\n' "$(date '+%F %T')" "$n" >>"$log"
+  # spawn-fcgi forks the workers, writes every pid to PIDFILE and exits. It points the workers'
+  # stderr at /dev/null, so each goes through sh, which sends stderr to LOG and then execs the
+  # worker (same pid, so PIDFILE stays right).
+  # shellcheck disable=SC2016,SC2094 # $0..$2 are expanded by that sh; LOG is only appended to
+  if ! setsid -w spawn-fcgi -s "$sock" -M "$mode" -F "$n" -P "$pidfile" -- \
+    /bin/sh -c 'exec "$0" --config "$1" 2>>"$2"' "$bin" "$conf" "$log" \
+    </dev/null >>"$log" 2>&1; then
+    log_since_marker "$log" | tail -n 20 >&2
+    stop_pidfile "$(basename "$bin")" 5 "$pidfile"
+    af_die "spawn-fcgi failed (log: $log)"
+  fi
+  # A worker that refuses its configuration exits at once: give it a moment and check.
+  local pid dead=0
+  sleep 0.5
+  for pid in $(pids_from_file "$pidfile"); do
+    pid_alive "$pid" "$(basename "$bin")" || dead=1
+  done
+  if ((dead)) || [[ ! -s "$pidfile" ]]; then
+    log_since_marker "$log" | tail -n 20 >&2
+    stop_pidfile "$(basename "$bin")" 5 "$pidfile"
+    af_die "authfcgi workers exited during start-up (log: $log)"
+  fi
+}
+
+# Prints LOG from its last "=== " start marker on.
+log_since_marker() {
+  # shellcheck disable=SC2016 # a sed program, not shell
+  sed -n '/^=== /h; /^=== /!H; ${x; p}' "$1"
+}
+
+# workers_stop SOCKET PIDFILE [NAME]: SIGTERM lets each worker drain.
+workers_stop() {
+  local sock="$1" pidfile="$2" name="${3:-authfcgi}"
+  stop_pidfile "$name" 20 "$pidfile"
+  rm -f "$sock"
+}
+
+# ---------------------------------------------------------------------------------------------
+# nginx, private instance from conf/nginx/authfcgi-local.conf.in
+
+# nginx_start DIR PORT FCGI_SOCKET
+nginx_start() {
+  local dir="$1" port="$2" fsock="$3"
+  local template="$AUTHFCGI_REPO/conf/nginx/authfcgi-local.conf.in"
+  local conf="$dir/nginx.conf" pidfile="$dir/nginx.pid"
+  [[ -f "$template" ]] || af_die "missing $template"
+  if pidfile_alive nginx "$pidfile"; then
+    af_die "nginx for $dir is already running (pid $(pids_from_file "$pidfile" | head -n1))"
+  fi
+  rm -f "$pidfile"
+  if port_in_use "$port"; then
+    af_die "port $port on 127.0.0.1 is already in use (set AUTHFCGI_PORT to another port)"
+  fi
+  mkdir -p "$dir/logs" "$dir/tmp"
+  local user_line="# not root: the workers run as the current user"
+  ((EUID == 0)) && user_line="user root root;  # private instance: workers must reach the socket"
+  sed -e "s|@PORT@|$port|g" -e "s|@SOCKET@|$fsock|g" -e "s|@VARDIR@|$dir|g" \
+    -e "s|@USER_LINE@|$user_line|g" "$template" >"$conf"
+  if ! nginx -t -q -p "$dir" -c "$conf" -e "$dir/logs/error.log" >>"$dir/logs/start.log" 2>&1; then
+    cat "$dir/logs/start.log" >&2
+    af_die "nginx rejected $conf"
+  fi
+  af_log "Starting nginx on http://127.0.0.1:$port/"
+  if ! nginx -p "$dir" -c "$conf" -e "$dir/logs/error.log" </dev/null >>"$dir/logs/start.log" 2>&1; then
+    tail -n 20 "$dir/logs/error.log" "$dir/logs/start.log" >&2 || true
+    af_die "nginx failed to start (logs in $dir/logs)"
+  fi
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if pidfile_alive nginx "$pidfile" && port_in_use "$port"; then
+      # The worker processes too: they outlive a master killed with SIGKILL and keep the port.
+      nginx_children "$(pids_from_file "$pidfile" | head -n1)" >"$dir/nginx.workers"
+      return 0
+    fi
+    sleep 0.1
+  done
+  tail -n 20 "$dir/logs/error.log" >&2 || true
+  nginx_stop "$dir"
+  af_die "nginx did not come up on port $port (logs in $dir/logs)"
+}
+
+nginx_children() {
+  [[ -n "$1" ]] || return 0
+  local f
+  for f in /proc/"$1"/task/*/children; do
+    [[ -r "$f" ]] && tr ' ' '\n' <"$f" | grep -E '^[0-9]+$'
+  done
+  return 0
+}
+
+nginx_stop() {
+  local dir="$1" pids=() master
+  # SIGTERM is nginx's fast shutdown; the master stops its workers. Workers left over by a
+  # master that died (current children, or the ones recorded at start) are stopped as well.
+  master="$(pids_from_file "$dir/nginx.pid" | head -n1)"
+  if [[ -n "$master" ]] && pid_alive "$master" nginx; then
+    mapfile -t pids < <(nginx_children "$master")
+    pids=("$master" "${pids[@]}")
+  fi
+  if [[ -f "$dir/nginx.workers" ]]; then
+    mapfile -t -O "${#pids[@]}" pids < <(pids_from_file "$dir/nginx.workers")
+  fi
+  if ((${#pids[@]} > 0)); then
+    stop_pids nginx 15 "${pids[@]}"
+  fi
+  rm -f "$dir/nginx.pid" "$dir/nginx.workers"
+}
