@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "domain/throttle_policy.h"
+
 namespace authfcgi::config {
 
 struct DatabaseConfig {
@@ -29,6 +31,12 @@ struct PwhashConfig {
   unsigned max_concurrent = 0;      // 0: one per core
 };
 
+// Login throttling: per account, and more loosely per client address.
+struct ThrottleConfig {
+  domain::ThrottleLimits account{5, 60, 900, 3600};
+  domain::ThrottleLimits address{20, 60, 900, 3600};
+};
+
 // Every option with its default; see conf/authfcgi.conf.example.
 struct Config {
   std::string secret_key;  // at least 32 bytes
@@ -36,6 +44,7 @@ struct Config {
   DatabaseConfig database;
   SessionConfig session;
   PwhashConfig pwhash;
+  ThrottleConfig throttle;
   std::string templates_dir = "/usr/share/authfcgi/templates";
   std::string sql_dir = "/usr/share/authfcgi/sql";  // migrations, for authctl db migrate
   std::string listen;  // empty: the socket on fd 0 (spawn-fcgi); else a path or host:port

@@ -144,6 +144,42 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        unsigned_setter(
            [](Config& c, std::uint64_t v) { c.pwhash.max_concurrent = static_cast<unsigned>(v); },
            0, kMaxThreads)},
+      {"throttle_account_max_failures", unsigned_setter(
+                                            [](Config& c, std::uint64_t v) {
+                                              c.throttle.account.max_failures =
+                                                  static_cast<std::int64_t>(v);
+                                            },
+                                            1, 1000000)},
+      {"throttle_address_max_failures", unsigned_setter(
+                                            [](Config& c, std::uint64_t v) {
+                                              c.throttle.address.max_failures =
+                                                  static_cast<std::int64_t>(v);
+                                            },
+                                            1, 1000000)},
+      {"throttle_base_delay", unsigned_setter(
+                                  [](Config& c, std::uint64_t v) {
+                                    c.throttle.account.base_delay_seconds =
+                                        static_cast<std::int64_t>(v);
+                                    c.throttle.address.base_delay_seconds =
+                                        static_cast<std::int64_t>(v);
+                                  },
+                                  1, kMaxSeconds)},
+      {"throttle_max_delay", unsigned_setter(
+                                 [](Config& c, std::uint64_t v) {
+                                   c.throttle.account.max_delay_seconds =
+                                       static_cast<std::int64_t>(v);
+                                   c.throttle.address.max_delay_seconds =
+                                       static_cast<std::int64_t>(v);
+                                 },
+                                 1, kMaxSeconds)},
+      {"throttle_forget_after", unsigned_setter(
+                                    [](Config& c, std::uint64_t v) {
+                                      c.throttle.account.forget_after_seconds =
+                                          static_cast<std::int64_t>(v);
+                                      c.throttle.address.forget_after_seconds =
+                                          static_cast<std::int64_t>(v);
+                                    },
+                                    1, kMaxSeconds)},
       {"templates_dir", string_setter([](Config& c) -> std::string& { return c.templates_dir; })},
       {"sql_dir", string_setter([](Config& c) -> std::string& { return c.sql_dir; })},
       {"listen", string_setter([](Config& c) -> std::string& { return c.listen; })},

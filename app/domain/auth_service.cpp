@@ -1,35 +1,78 @@
 #include "domain/auth_service.h"
 
-namespace authfcgi::domain {
+#include <algorithm>
 
-AuthService::AuthService(UserRepository& users, const PasswordHasher& hasher, AuthEventSink& events,
-                         const Clock& clock, std::string_view dummy_password)
+namespace authfcgi::domain {
+namespace {
+
+// The throttle table's key column holds 191 characters; a longer (many-byte UTF-8) email is
+// cut, which can only make two such accounts share one counter, never free one from it.
+constexpr std::size_t kMaxKeyBytes = 191;
+
+std::string throttle_key(std::string_view kind, std::string_view value) {
+  std::string key(kind);
+  key.push_back(':');
+  key.append(value.substr(0, kMaxKeyBytes - key.size()));
+  return key;
+}
+
+}  // namespace
+
+AuthService::AuthService(UserRepository& users, const PasswordHasher& hasher,
+                         LoginThrottling throttling, AuthEventSink& events, const Clock& clock,
+                         std::string_view dummy_password)
     : users_(users),
       hasher_(hasher),
+      throttling_(throttling),
       events_(events),
       clock_(clock),
       dummy_hash_(hasher.hash(dummy_password)) {}
 
-LoginOutcome AuthService::authenticate(std::string_view email, std::string_view password,
-                                       std::string_view client_address) {
-  const std::optional<User> user = users_.find_by_email(email);
+bool AuthService::verify(const std::optional<User>& user, std::string_view password) const {
   if (!user) {
     // Same cost as a real verify so unknown emails take equal time; the result is ignored.
     static_cast<void>(hasher_.verify(dummy_hash_, password));
-    record_event(AuthEventKind::LoginFailed, email, client_address);
-    return {LoginResult::InvalidCredentials, std::nullopt};
+    return false;
   }
-  if (!hasher_.verify(user->password_hash, password)) {
-    record_event(AuthEventKind::LoginFailed, email, client_address);
-    return {LoginResult::InvalidCredentials, std::nullopt};
+  return hasher_.verify(user->password_hash, password);
+}
+
+LoginOutcome AuthService::authenticate(std::string_view email, std::string_view password,
+                                       std::string_view client_address) {
+  const std::int64_t now = clock_.now();
+  const std::string account_key = throttle_key("account", email);
+  const std::string address_key = throttle_key("address", client_address);
+
+  // Checked before the password, and the same for known and unknown emails, so a lock-out
+  // reveals nothing about which accounts exist.
+  const auto account_wait =
+      decide_throttle(throttling_.store.get(account_key), now, throttling_.account);
+  const auto address_wait =
+      decide_throttle(throttling_.store.get(address_key), now, throttling_.address);
+  if (!account_wait.allowed || !address_wait.allowed) {
+    record_event(AuthEventKind::LoginThrottled, email, client_address);
+    return {LoginResult::Throttled, std::nullopt,
+            std::max(account_wait.retry_after_seconds, address_wait.retry_after_seconds)};
   }
+
+  const std::optional<User> user = users_.find_by_email(email);
+  if (!verify(user, password)) {
+    throttling_.store.record_failure(account_key, now, throttling_.account.forget_after_seconds);
+    throttling_.store.record_failure(address_key, now, throttling_.address.forget_after_seconds);
+    record_event(AuthEventKind::LoginFailed, email, client_address);
+    return {LoginResult::InvalidCredentials, std::nullopt, 0};
+  }
+
+  // A success clears the account's failures, not the address's: one known password must not
+  // buy an address fresh guesses at other accounts.
+  throttling_.store.reset(account_key);
   User logged_in = *user;
   if (hasher_.needs_rehash(logged_in.password_hash)) {
     logged_in.password_hash = hasher_.hash(password);
     users_.update_password_hash(logged_in.id, logged_in.password_hash);
   }
   record_event(AuthEventKind::LoginOk, email, client_address);
-  return {LoginResult::Success, std::move(logged_in)};
+  return {LoginResult::Success, std::move(logged_in), 0};
 }
 
 void AuthService::record_event(AuthEventKind kind, std::string_view email,

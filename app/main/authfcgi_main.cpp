@@ -22,6 +22,7 @@
 #include "fcgi/server.h"
 #include "logging/stderr_event_sink.h"
 #include "storage/mysql_connection.h"
+#include "storage/mysql_login_throttle_store.h"
 #include "storage/mysql_remember_token_store.h"
 #include "storage/mysql_session_store.h"
 #include "storage/mysql_user_repository.h"
@@ -123,6 +124,7 @@ struct WorkerContext {
   storage::MysqlUserRepository users;
   storage::MysqlSessionStore sessions;
   storage::MysqlRememberTokenStore remember_tokens;
+  storage::MysqlLoginThrottleStore throttle;
   web::view::Renderer renderer;
   web::App app;
 
@@ -131,10 +133,11 @@ struct WorkerContext {
         users(connection),
         sessions(connection),
         remember_tokens(connection),
+        throttle(connection),
         renderer(config.templates_dir),
-        app(web::AppDependencies{users, sessions, remember_tokens, shared.hasher, shared.clock,
-                                 shared.random, shared.events, shared.keys, renderer,
-                                 config.session}) {}
+        app(web::AppDependencies{users, sessions, remember_tokens, throttle, shared.hasher,
+                                 shared.clock, shared.random, shared.events, shared.keys, renderer,
+                                 config.session, config.throttle}) {}
 };
 
 int run(const std::vector<std::string>& args) {

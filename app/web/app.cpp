@@ -86,7 +86,10 @@ struct App::Impl {
         sessions_(deps.sessions, deps.random, deps.session_config),
         remember_(deps.remember_tokens, deps.keys, deps.random,
                   deps.session_config.remember_max_age_seconds),
-        auth_(deps.users, deps.hasher, deps.events, deps.clock, kDummyPassword),
+        auth_(deps.users, deps.hasher,
+              domain::LoginThrottling{deps.throttle, deps.throttle_config.account,
+                                      deps.throttle_config.address},
+              deps.events, deps.clock, kDummyPassword),
         services_{auth_, sessions_, remember_, csrf_, deps.renderer} {}
 
   Response handle(const Request& request);

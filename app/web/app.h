@@ -6,6 +6,7 @@
 #include "crypto/key_ring.h"
 #include "domain/auth_event_sink.h"
 #include "domain/clock.h"
+#include "domain/login_throttle_store.h"
 #include "domain/password_hasher.h"
 #include "domain/random_source.h"
 #include "domain/remember_token_store.h"
@@ -22,6 +23,7 @@ struct AppDependencies {
   domain::UserRepository& users;
   domain::SessionStore& sessions;
   domain::RememberTokenStore& remember_tokens;
+  domain::LoginThrottleStore& throttle;
   domain::PasswordHasher& hasher;
   const domain::Clock& clock;
   const domain::RandomSource& random;
@@ -29,6 +31,7 @@ struct AppDependencies {
   const crypto::KeyRing& keys;
   view::Renderer& renderer;
   config::SessionConfig session_config;
+  config::ThrottleConfig throttle_config;
 };
 
 // The whole web application as a pure function of a request: session, remember-me, user

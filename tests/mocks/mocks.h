@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 
 #include "domain/auth_event_sink.h"
+#include "domain/login_throttle_store.h"
 #include "domain/password_hasher.h"
 #include "domain/remember_token_store.h"
 #include "domain/session_store.h"
@@ -41,6 +42,16 @@ class MockRememberTokenStore : public domain::RememberTokenStore {
   MOCK_METHOD(std::optional<domain::RememberTokenRecord>, find, (std::string_view), (override));
   MOCK_METHOD(void, remove, (std::string_view), (override));
   MOCK_METHOD(void, remove_for_user, (domain::UserId), (override));
+};
+
+class MockLoginThrottleStore : public domain::LoginThrottleStore {
+ public:
+  MockLoginThrottleStore();
+  ~MockLoginThrottleStore() override;
+  MOCK_METHOD(domain::ThrottleState, get, (std::string_view), (override));
+  MOCK_METHOD(domain::ThrottleState, record_failure, (std::string_view, std::int64_t, std::int64_t),
+              (override));
+  MOCK_METHOD(void, reset, (std::string_view), (override));
 };
 
 class MockPasswordHasher : public domain::PasswordHasher {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string>
 
 #include "domain/email.h"
@@ -20,7 +21,8 @@ std::string safe_next(const Request& request) {
 }
 
 Response render_form(PageContext& context, AuthHandlerServices& services, const std::string& next,
-                     const domain::LoginForm& form, const domain::FieldErrors& errors) {
+                     const domain::LoginForm& form, const domain::FieldErrors& errors,
+                     std::string notice = {}) {
   services.sessions.ensure_started(context.session, context.now);
   view::LoginPage page;
   page.form_action =
@@ -30,8 +32,24 @@ Response render_form(PageContext& context, AuthHandlerServices& services, const 
   page.remember_me = form.remember_me;
   page.email_errors = errors.email;
   page.password_errors = errors.password;
+  page.notice = std::move(notice);
   page.layout = context.take_layout("Login");
   return Response::html(200, services.renderer.render(page));
+}
+
+// 429 with Retry-After: the form again, with a message saying how long to wait.
+Response render_throttled(PageContext& context, AuthHandlerServices& services,
+                          const std::string& next, const domain::LoginForm& form,
+                          std::int64_t retry_after_seconds) {
+  const std::int64_t minutes = std::max<std::int64_t>(1, (retry_after_seconds + 59) / 60);
+  Response response =
+      render_form(context, services, next, form, {},
+                  "Too many failed login attempts. Please try again in " + std::to_string(minutes) +
+                      (minutes == 1 ? " minute." : " minutes."));
+  response.status = 429;
+  response.add_header("Retry-After",
+                      std::to_string(std::max<std::int64_t>(1, retry_after_seconds)));
+  return response;
 }
 
 std::string field(const Request& request, const std::string& name) {
@@ -67,6 +85,9 @@ Response login(PageContext& context, AuthHandlerServices& services) {
 
   const auto outcome = services.auth.authenticate(domain::normalize_email(form.email),
                                                   form.password, context.request.remote_addr);
+  if (outcome.result == domain::LoginResult::Throttled) {
+    return render_throttled(context, services, next, form, outcome.retry_after_seconds);
+  }
   if (outcome.result != domain::LoginResult::Success || !outcome.user) {
     context.flash("Invalid email or password.");
     return render_form(context, services, next, form, {});

@@ -18,18 +18,34 @@ class AuthServiceTest : public ::testing::Test {
  protected:
   AuthServiceTest() {
     EXPECT_CALL(hasher_, hash(_)).WillOnce(Return("dummy-hash"));
-    service_ = std::make_unique<AuthService>(users_, hasher_, events_, clock_, "dummy");
+    service_ = std::make_unique<AuthService>(
+        users_, hasher_,
+        LoginThrottling{throttle_, ThrottleLimits{}, ThrottleLimits{20, 60, 900, 3600}}, events_,
+        clock_, "dummy");
+  }
+
+  void expect_no_prior_failures() {
+    EXPECT_CALL(throttle_, get(_)).Times(2).WillRepeatedly(Return(ThrottleState{}));
+  }
+  void expect_failure_counted(const std::string& email, const std::string& address) {
+    EXPECT_CALL(throttle_, record_failure("account:" + email, clock_.now(), 3600))
+        .WillOnce(Return(ThrottleState{1, clock_.now()}));
+    EXPECT_CALL(throttle_, record_failure("address:" + address, clock_.now(), 3600))
+        .WillOnce(Return(ThrottleState{1, clock_.now()}));
   }
 
   StrictMock<testing::MockUserRepository> users_;
   StrictMock<testing::MockPasswordHasher> hasher_;
   StrictMock<testing::MockAuthEventSink> events_;
+  StrictMock<testing::MockLoginThrottleStore> throttle_;
   testing::FakeClock clock_;
   std::unique_ptr<AuthService> service_;
   User paul_{7, "paul@example.com", "john", "real-hash"};
 };
 
 TEST_F(AuthServiceTest, UnknownEmailCostsOneVerifyAgainstTheDummyHash) {
+  expect_no_prior_failures();
+  expect_failure_counted("nobody@example.com", "10.0.0.1");
   EXPECT_CALL(users_, find_by_email("nobody@example.com")).WillOnce(Return(std::nullopt));
   EXPECT_CALL(hasher_, verify("dummy-hash", "corn")).WillOnce(Return(false));
   EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginFailed)));
@@ -39,6 +55,8 @@ TEST_F(AuthServiceTest, UnknownEmailCostsOneVerifyAgainstTheDummyHash) {
 }
 
 TEST_F(AuthServiceTest, DummyHashNeverLogsAnyoneIn) {
+  expect_no_prior_failures();
+  expect_failure_counted("x@example.com", "");
   // Even if the dummy verify were to succeed, an unknown email is not a login.
   EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
   EXPECT_CALL(hasher_, verify("dummy-hash", _)).WillOnce(Return(true));
@@ -48,6 +66,8 @@ TEST_F(AuthServiceTest, DummyHashNeverLogsAnyoneIn) {
 }
 
 TEST_F(AuthServiceTest, WrongPasswordFails) {
+  expect_no_prior_failures();
+  expect_failure_counted("paul@example.com", "");
   EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
   EXPECT_CALL(hasher_, verify("real-hash", "wrong")).WillOnce(Return(false));
   EXPECT_CALL(events_, record(Field(&AuthEvent::account, "paul@example.com")));
@@ -56,6 +76,8 @@ TEST_F(AuthServiceTest, WrongPasswordFails) {
 }
 
 TEST_F(AuthServiceTest, RightPasswordSucceedsWithoutRehashWhenCurrent) {
+  expect_no_prior_failures();
+  EXPECT_CALL(throttle_, reset("account:paul@example.com"));
   EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
   EXPECT_CALL(hasher_, verify("real-hash", "corn")).WillOnce(Return(true));
   EXPECT_CALL(hasher_, needs_rehash("real-hash")).WillOnce(Return(false));
@@ -66,6 +88,8 @@ TEST_F(AuthServiceTest, RightPasswordSucceedsWithoutRehashWhenCurrent) {
 }
 
 TEST_F(AuthServiceTest, OutdatedHashIsUpgradedOnSuccess) {
+  expect_no_prior_failures();
+  EXPECT_CALL(throttle_, reset("account:paul@example.com"));
   EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
   EXPECT_CALL(hasher_, verify("real-hash", "corn")).WillOnce(Return(true));
   EXPECT_CALL(hasher_, needs_rehash("real-hash")).WillOnce(Return(true));
@@ -73,6 +97,48 @@ TEST_F(AuthServiceTest, OutdatedHashIsUpgradedOnSuccess) {
   EXPECT_CALL(users_, update_password_hash(7, "stronger-hash")).WillOnce(Return(true));
   EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginOk)));
   EXPECT_EQ(service_->authenticate("paul@example.com", "corn", "").result, LoginResult::Success);
+}
+
+TEST_F(AuthServiceTest, SixthTryIsThrottledEvenWithTheRightPasswordAndChecksNothing) {
+  EXPECT_CALL(throttle_, get("account:paul@example.com"))
+      .WillOnce(Return(ThrottleState{5, clock_.now() - 10}));
+  EXPECT_CALL(throttle_, get("address:10.0.0.1")).WillOnce(Return(ThrottleState{5, 0}));
+  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginThrottled)));
+  const auto outcome = service_->authenticate("paul@example.com", "corn", "10.0.0.1");
+  EXPECT_EQ(outcome.result, LoginResult::Throttled);
+  EXPECT_EQ(outcome.retry_after_seconds, 50);
+  EXPECT_FALSE(outcome.user);
+}
+
+TEST_F(AuthServiceTest, UnknownEmailIsThrottledExactlyLikeAKnownOne) {
+  EXPECT_CALL(throttle_, get("account:nobody@example.com"))
+      .WillOnce(Return(ThrottleState{5, clock_.now()}));
+  EXPECT_CALL(throttle_, get("address:10.0.0.1")).WillOnce(Return(ThrottleState{}));
+  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginThrottled)));
+  const auto outcome = service_->authenticate("nobody@example.com", "corn", "10.0.0.1");
+  EXPECT_EQ(outcome.result, LoginResult::Throttled);
+  EXPECT_EQ(outcome.retry_after_seconds, 60);
+}
+
+TEST_F(AuthServiceTest, BusyAddressIsThrottledAcrossAccounts) {
+  EXPECT_CALL(throttle_, get("account:paul@example.com")).WillOnce(Return(ThrottleState{}));
+  EXPECT_CALL(throttle_, get("address:10.0.0.9")).WillOnce(Return(ThrottleState{21, clock_.now()}));
+  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginThrottled)));
+  EXPECT_EQ(service_->authenticate("paul@example.com", "corn", "10.0.0.9").retry_after_seconds,
+            120);
+}
+
+TEST_F(AuthServiceTest, OverlongThrottleKeysAreCutToTheColumnSize) {
+  const std::string email(400, 'a');
+  EXPECT_CALL(throttle_, get(_)).Times(2).WillRepeatedly([](std::string_view key) {
+    EXPECT_LE(key.size(), 191U);
+    return ThrottleState{};
+  });
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(false));
+  EXPECT_CALL(throttle_, record_failure(_, _, _)).Times(2).WillRepeatedly(Return(ThrottleState{}));
+  EXPECT_CALL(events_, record(_));
+  static_cast<void>(service_->authenticate(email, "x", "10.0.0.1"));
 }
 
 }  // namespace

@@ -34,9 +34,14 @@ class AppTest : public ::testing::Test {
  protected:
   AppTest() {
     EXPECT_CALL(hasher_, hash(_)).WillOnce(Return("dummy-hash"));
-    app_ =
-        std::make_unique<App>(AppDependencies{users_, sessions_, tokens_, hasher_, clock_, random_,
-                                              events_, keys_, renderer_, config::SessionConfig{}});
+    app_ = std::make_unique<App>(
+        AppDependencies{users_, sessions_, tokens_, throttle_, hasher_, clock_, random_, events_,
+                        keys_, renderer_, config::SessionConfig{}, config::ThrottleConfig{}});
+    // Throttling has its own tests below and in AuthServiceTest; here it never objects.
+    ON_CALL(throttle_, get(_)).WillByDefault(Return(domain::ThrottleState{}));
+    EXPECT_CALL(throttle_, get(_)).Times(AnyNumber());
+    EXPECT_CALL(throttle_, record_failure(_, _, _)).Times(AnyNumber());
+    EXPECT_CALL(throttle_, reset(_)).Times(AnyNumber());
     EXPECT_CALL(events_, record(_)).Times(AnyNumber());
   }
 
@@ -86,6 +91,7 @@ class AppTest : public ::testing::Test {
   StrictMock<testing::MockUserRepository> users_;
   StrictMock<testing::MockSessionStore> sessions_;
   StrictMock<testing::MockRememberTokenStore> tokens_;
+  StrictMock<testing::MockLoginThrottleStore> throttle_;
   StrictMock<testing::MockPasswordHasher> hasher_;
   StrictMock<testing::MockAuthEventSink> events_;
   testing::FakeClock clock_;
@@ -349,6 +355,18 @@ TEST_F(AppTest, TamperedSessionCookieIsAnonymousNotAnError) {
   const auto response = app_->handle(RequestBuilder().get("/").cookie("session", cookie).build());
   EXPECT_EQ(response.status, 200);
   EXPECT_THAT(response.body, HasSubstr("Hello, Anonymous!"));
+}
+
+TEST_F(AppTest, ThrottledLoginIs429WithRetryAfterAndNoLogin) {
+  EXPECT_CALL(throttle_, get("account:paul@example.com"))
+      .WillRepeatedly(Return(domain::ThrottleState{5, clock_.now()}));
+  const auto response = send(login_post("paul@example.com", "corn"));
+  EXPECT_EQ(response.status, 429);
+  EXPECT_EQ(response.header("Retry-After"), "60");
+  EXPECT_THAT(response.body,
+              HasSubstr("Too many failed login attempts. Please try again in 1 minute."));
+  EXPECT_THAT(response.body, HasSubstr(R"(value="paul@example.com")"));
+  EXPECT_THAT(send(RequestBuilder().get("/")).body, HasSubstr("Hello, Anonymous!"));
 }
 
 TEST_F(AppTest, DatabaseOutageIs503) {
