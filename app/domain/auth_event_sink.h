@@ -12,6 +12,7 @@ enum class AuthEventKind {
   Logout,
   RememberTokenUsed,
   RememberTokenRejected,
+  RememberTokenReused,  // a used token came back: taken as theft, the user's logins revoked
 };
 
 // One auth event; never carries a password, token or cookie.

@@ -14,6 +14,7 @@ struct RememberTokenRecord {
   std::string validator_hash;  // hex or base64url of a hash of the validator
   UserId user_id = 0;
   std::int64_t expires_at = 0;
+  std::int64_t used_at = 0;  // unix seconds when it was exchanged for a new token; 0: unused
 };
 
 // "Remember me" tokens: a public selector plus the hash of a secret validator.
@@ -24,6 +25,9 @@ class RememberTokenStore {
   virtual void insert(const RememberTokenRecord& record) = 0;
   // nullopt when no row has this selector.
   [[nodiscard]] virtual std::optional<RememberTokenRecord> find(std::string_view selector) = 0;
+  // Marks the token used at `now`. True only for the one caller that changed it from unused,
+  // so two requests racing with the same token cannot both exchange it.
+  virtual bool mark_used(std::string_view selector, std::int64_t now) = 0;
   virtual void remove(std::string_view selector) = 0;
   virtual void remove_for_user(UserId user_id) = 0;
 };

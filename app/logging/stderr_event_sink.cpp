@@ -20,6 +20,8 @@ std::string_view event_name(domain::AuthEventKind kind) {
       return "remember_token_used";
     case domain::AuthEventKind::RememberTokenRejected:
       return "remember_token_rejected";
+    case domain::AuthEventKind::RememberTokenReused:
+      return "remember_token_reused";
   }
   return "unknown";
 }

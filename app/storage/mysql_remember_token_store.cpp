@@ -25,7 +25,7 @@ std::optional<domain::RememberTokenRecord> MysqlRememberTokenStore::find(
   std::optional<domain::RememberTokenRecord> record;
   // Expiry is the caller's decision (it has the clock); the row is returned as stored.
   connection_.with_statement(
-      "SELECT selector, validator_hash, user_id, expires_at FROM remember_tokens "
+      "SELECT selector, validator_hash, user_id, expires_at, used_at FROM remember_tokens "
       "WHERE selector = ?",
       [&](sql::PreparedStatement& statement) {
         statement.setString(1, std::string(selector));
@@ -36,10 +36,23 @@ std::optional<domain::RememberTokenRecord> MysqlRememberTokenStore::find(
           found.validator_hash = rows->getString(2);
           found.user_id = rows->getInt64(3);
           found.expires_at = rows->getInt64(4);
+          found.used_at = rows->getInt64(5);
           record = std::move(found);
         }
       });
   return record;
+}
+
+bool MysqlRememberTokenStore::mark_used(std::string_view selector, std::int64_t now) {
+  bool changed = false;
+  connection_.with_statement(
+      "UPDATE remember_tokens SET used_at = ? WHERE selector = ? AND used_at = 0",
+      [&](sql::PreparedStatement& statement) {
+        statement.setInt64(1, now);
+        statement.setString(2, std::string(selector));
+        changed = statement.executeUpdate() == 1;
+      });
+  return changed;
 }
 
 void MysqlRememberTokenStore::remove(std::string_view selector) {

@@ -11,6 +11,7 @@ class MysqlRememberTokenStore final : public domain::RememberTokenStore {
 
   void insert(const domain::RememberTokenRecord& record) override;
   std::optional<domain::RememberTokenRecord> find(std::string_view selector) override;
+  bool mark_used(std::string_view selector, std::int64_t now) override;
   void remove(std::string_view selector) override;
   void remove_for_user(domain::UserId user_id) override;
 

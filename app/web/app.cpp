@@ -135,18 +135,26 @@ void App::Impl::restore_user(PageContext& context) {
   if (!token) {
     return;
   }
-  const auto user_id = remember_.consume(*token, context.now);
+  const RememberResult result = remember_.consume(*token, context.now);
   std::optional<domain::User> user;
-  if (user_id) {
-    user = deps_.users.find_by_id(*user_id);
+  if (result.check == RememberCheck::Valid) {
+    user = deps_.users.find_by_id(result.user_id);
   }
-  if (!user) {
+  if (result.check == RememberCheck::Reused) {
+    // The cookie was copied: whoever holds the newer token may be the thief or the user.
+    // Log the user out everywhere; they log in again with their password.
+    deps_.remember_tokens.remove_for_user(result.user_id);
+    deps_.sessions.remove_for_user(result.user_id);
+    auth_.record_event(domain::AuthEventKind::RememberTokenReused, "", context.request.remote_addr);
+  } else if (!user) {
     auth_.record_event(domain::AuthEventKind::RememberTokenRejected, "",
                        context.request.remote_addr);
+  }
+  if (!user) {
     context.extra_cookies.push_back(remember_.clear_cookie_header(context.secure_cookies));
     return;
   }
-  // Tokens rotate on use: the old one is gone, the browser gets a new one and a new session.
+  // Tokens rotate on use: the old one is now used, the browser gets a new one and a new session.
   sessions_.log_in(context.session, user->id, context.now);
   context.extra_cookies.push_back(
       remember_.cookie_header(remember_.issue(user->id, context.now), context.secure_cookies));

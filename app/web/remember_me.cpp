@@ -13,6 +13,8 @@ namespace {
 constexpr std::size_t kSelectorBytes = 16;
 constexpr std::size_t kValidatorBytes = 32;
 constexpr std::size_t kMaxCookieBytes = 128;
+// How long after its use a token is merely ignored rather than taken as stolen.
+constexpr std::int64_t kReuseGraceSeconds = 60;
 
 struct TokenParts {
   std::string_view selector;
@@ -76,27 +78,42 @@ std::string RememberMe::issue(domain::UserId user_id, std::int64_t now) {
   return selector + "." + validator;
 }
 
-std::optional<domain::UserId> RememberMe::consume(std::string_view cookie_value, std::int64_t now) {
+RememberResult RememberMe::consume(std::string_view cookie_value, std::int64_t now) {
   const auto parts = split_token(cookie_value);
   if (!parts) {
-    return std::nullopt;
+    return {};
   }
   const auto record = store_.find(parts->selector);
-  if (!record) {
-    return std::nullopt;
+  if (!record || !validator_matches(*record, parts->selector, parts->validator)) {
+    // A wrong validator leaves the row alone: knowing a selector must not let anyone delete it.
+    return {};
   }
-  store_.remove(parts->selector);
   if (record->expires_at <= now) {
-    return std::nullopt;
+    store_.remove(parts->selector);
+    return {};
   }
+  if (record->used_at != 0) {
+    if (now - record->used_at <= kReuseGraceSeconds) {
+      return {};
+    }
+    return {RememberCheck::Reused, record->user_id};
+  }
+  if (!store_.mark_used(parts->selector, now)) {
+    return {};  // a parallel request exchanged it first
+  }
+  return {RememberCheck::Valid, record->user_id};
+}
+
+bool RememberMe::validator_matches(const domain::RememberTokenRecord& record,
+                                   std::string_view selector, std::string_view validator) const {
   // Tokens issued before a key rotation stay valid: try the previous keys too.
   for (const crypto::Key* key : keys_.verification_keys(crypto::KeyPurpose::Remember)) {
-    if (crypto::constant_time_equal(validator_hash(*key, parts->selector, parts->validator),
-                                    record->validator_hash)) {
-      return record->user_id;
+    if (crypto::constant_time_equal(validator_hash(*key, selector, validator),
+                                    record.validator_hash)) {
+      return true;
     }
   }
-  return std::nullopt;
+  return false;
 }
 
 std::string RememberMe::cookie_header(std::string_view cookie_value, bool secure) const {

@@ -12,6 +12,17 @@
 
 namespace authfcgi::web {
 
+enum class RememberCheck {
+  Valid,    // log the user in (the token is now used; issue a new one)
+  Invalid,  // unknown, expired, forged, or just used by a parallel request: ignore it
+  Reused,   // a token used earlier came back: someone copied it; revoke all of the user's logins
+};
+
+struct RememberResult {
+  RememberCheck check = RememberCheck::Invalid;
+  domain::UserId user_id = 0;  // for Valid and Reused
+};
+
 // "Remember me" tokens: the cookie holds "<selector>.<validator>"; the database holds the
 // selector and an HMAC (remember key) of the validator, so a stolen table cannot be replayed.
 // One instance per worker thread.
@@ -22,10 +33,11 @@ class RememberMe {
 
   // Stores a new token for user_id and returns the cookie value.
   [[nodiscard]] std::string issue(domain::UserId user_id, std::int64_t now);
-  // The user a valid, unexpired token belongs to. The token is used up (deleted) either way,
-  // so a caller that logs the user in issues a fresh one: tokens rotate on use.
-  [[nodiscard]] std::optional<domain::UserId> consume(std::string_view cookie_value,
-                                                      std::int64_t now);
+  // Checks a token and, when valid, marks it used: tokens rotate on use, so the caller that
+  // logs the user in issues a fresh one. A used token is kept until it expires so that its
+  // return can be recognised (Reused); within a short grace period after its use it is only
+  // Invalid, because a browser may send several requests with the old cookie at once.
+  [[nodiscard]] RememberResult consume(std::string_view cookie_value, std::int64_t now);
   // Deletes the token named by this cookie (logout); unknown or malformed values are ignored.
   void revoke(std::string_view cookie_value);
 
@@ -36,6 +48,8 @@ class RememberMe {
  private:
   [[nodiscard]] std::string validator_hash(const crypto::Key& key, std::string_view selector,
                                            std::string_view validator) const;
+  [[nodiscard]] bool validator_matches(const domain::RememberTokenRecord& record,
+                                       std::string_view selector, std::string_view validator) const;
 
   domain::RememberTokenStore& store_;
   const crypto::KeyRing& keys_;

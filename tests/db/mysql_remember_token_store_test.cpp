@@ -20,7 +20,7 @@ class MysqlRememberTokenStoreTest : public testing::DbTest {
   }
 
   domain::RememberTokenRecord record(std::string selector, domain::UserId user, char fill) {
-    return {std::move(selector), std::string(64, fill), user, kExpires};
+    return {std::move(selector), std::string(64, fill), user, kExpires, 0};
   }
 
   MysqlUserRepository users_{connection_};
@@ -74,6 +74,15 @@ TEST_F(MysqlRememberTokenStoreTest, RemoveForUserDeletesOnlyThatUsersTokens) {
   EXPECT_FALSE(tokens_.find("a1").has_value());
   EXPECT_FALSE(tokens_.find("a2").has_value());
   EXPECT_TRUE(tokens_.find("b1").has_value());
+}
+
+TEST_F(MysqlRememberTokenStoreTest, NewTokenIsUnusedAndOnlyTheFirstMarkWins) {
+  tokens_.insert(record("fresh", alice_, '1'));
+  EXPECT_EQ(tokens_.find("fresh")->used_at, 0);
+  EXPECT_TRUE(tokens_.mark_used("fresh", 1'700'000'100));
+  EXPECT_FALSE(tokens_.mark_used("fresh", 1'700'000'200));
+  EXPECT_EQ(tokens_.find("fresh")->used_at, 1'700'000'100);
+  EXPECT_FALSE(tokens_.mark_used("absent", 1'700'000'100));
 }
 
 }  // namespace

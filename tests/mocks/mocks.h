@@ -40,6 +40,7 @@ class MockRememberTokenStore : public domain::RememberTokenStore {
   ~MockRememberTokenStore() override;
   MOCK_METHOD(void, insert, (const domain::RememberTokenRecord&), (override));
   MOCK_METHOD(std::optional<domain::RememberTokenRecord>, find, (std::string_view), (override));
+  MOCK_METHOD(bool, mark_used, (std::string_view, std::int64_t), (override));
   MOCK_METHOD(void, remove, (std::string_view), (override));
   MOCK_METHOD(void, remove_for_user, (domain::UserId), (override));
 };

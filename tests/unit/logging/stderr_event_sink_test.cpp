@@ -41,6 +41,7 @@ TEST(StderrEventSink, NamesEveryEventKind) {
       {AuthEventKind::Logout, "event=logout "},
       {AuthEventKind::RememberTokenUsed, "event=remember_token_used "},
       {AuthEventKind::RememberTokenRejected, "event=remember_token_rejected "},
+      {AuthEventKind::RememberTokenReused, "event=remember_token_reused "},
   };
   for (const auto& [kind, text] : kinds) {
     EXPECT_THAT(StderrEventSink::format(AuthEvent{kind, 0, "::1", "a@b.example"}), HasSubstr(text));

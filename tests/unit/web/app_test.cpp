@@ -309,7 +309,7 @@ TEST_F(AppTest, RememberMeSurvivesABrowserRestartAndRotates) {
   jar_.erase("session");  // the browser was closed
   domain::RememberTokenRecord rotated;
   EXPECT_CALL(tokens_, find(stored.selector)).WillOnce(Return(stored));
-  EXPECT_CALL(tokens_, remove(stored.selector));
+  EXPECT_CALL(tokens_, mark_used(stored.selector, clock_.now())).WillOnce(Return(true));
   EXPECT_CALL(users_, find_by_id(7)).WillOnce(Return(paul_));
   EXPECT_CALL(sessions_, create(_, 7, _)).WillOnce(SaveArg<0>(&stored_sid_hash_));
   EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&rotated));
@@ -318,6 +318,48 @@ TEST_F(AppTest, RememberMeSurvivesABrowserRestartAndRotates) {
   EXPECT_TRUE(jar_.has("session"));
   EXPECT_NE(rotated.selector, stored.selector);
   EXPECT_NE(jar_.get("remember_token"), remember_cookie);
+}
+
+TEST_F(AppTest, ReusedRememberTokenRevokesEveryLoginOfTheUser) {
+  domain::RememberTokenRecord stored;
+  EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&stored));
+  log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
+  const auto copied = jar_.get("remember_token");
+
+  // The token was exchanged two minutes ago by whoever used it first.
+  stored.used_at = clock_.now();
+  clock_.advance(120);
+  EXPECT_CALL(tokens_, find(stored.selector)).WillOnce(Return(stored));
+  EXPECT_CALL(tokens_, remove_for_user(7));
+  EXPECT_CALL(sessions_, remove_for_user(7));
+  const auto response =
+      app_->handle(RequestBuilder().get("/").cookie("remember_token", copied).build());
+  EXPECT_THAT(response.body, HasSubstr("Hello, Anonymous!"));
+  EXPECT_THAT(std::string(response.header("Set-Cookie")), HasSubstr("Max-Age=0"));
+}
+
+TEST_F(AppTest, TokenJustUsedByAParallelRequestIsOnlyIgnored) {
+  domain::RememberTokenRecord stored;
+  EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&stored));
+  log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
+  stored.used_at = clock_.now();
+  clock_.advance(5);
+  EXPECT_CALL(tokens_, find(stored.selector)).WillOnce(Return(stored));
+  const auto response = app_->handle(
+      RequestBuilder().get("/").cookie("remember_token", jar_.get("remember_token")).build());
+  EXPECT_THAT(response.body, HasSubstr("Hello, Anonymous!"));
+}
+
+TEST_F(AppTest, WrongValidatorLeavesTheTokenAlone) {
+  domain::RememberTokenRecord stored;
+  EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&stored));
+  log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
+  std::string forged = jar_.get("remember_token");
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  EXPECT_CALL(tokens_, find(stored.selector)).WillOnce(Return(stored));
+  const auto response =
+      app_->handle(RequestBuilder().get("/").cookie("remember_token", forged).build());
+  EXPECT_THAT(response.body, HasSubstr("Hello, Anonymous!"));
 }
 
 TEST_F(AppTest, RememberCookieSetsAYearLongHttpOnlyCookie) {
