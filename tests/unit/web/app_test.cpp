@@ -411,6 +411,44 @@ TEST_F(AppTest, ThrottledLoginIs429WithRetryAfterAndNoLogin) {
   EXPECT_THAT(send(RequestBuilder().get("/")).body, HasSubstr("Hello, Anonymous!"));
 }
 
+TEST_F(AppTest, SessionsSurviveASecretRotation) {
+  log_in_paul(login_post("paul@example.com", "corn"));
+  const auto old_cookie = jar_.get("session");
+
+  // The operator rotates the secret and keeps the old one for verification only.
+  const crypto::KeyRing rotated{"a-brand-new-secret-of-at-least-32-bytes!!", {kSecret}};
+  testing::MockPasswordHasher rotated_hasher;
+  EXPECT_CALL(rotated_hasher, hash(_)).WillOnce(Return("dummy-hash"));
+  App rotated_app(AppDependencies{users_, sessions_, tokens_, throttle_, rotated_hasher, clock_,
+                                  random_, events_, rotated, renderer_, config::SessionConfig{},
+                                  config::ThrottleConfig{}});
+  const auto response =
+      rotated_app.handle(RequestBuilder().get("/").cookie("session", old_cookie).build());
+  EXPECT_THAT(response.body, HasSubstr("Hello, john!"));
+
+  // Without the old secret among the previous ones, the same cookie is anonymous.
+  const crypto::KeyRing replaced{"a-brand-new-secret-of-at-least-32-bytes!!", {}};
+  EXPECT_CALL(rotated_hasher, hash(_)).WillOnce(Return("dummy-hash"));
+  App replaced_app(AppDependencies{users_, sessions_, tokens_, throttle_, rotated_hasher, clock_,
+                                   random_, events_, replaced, renderer_, config::SessionConfig{},
+                                   config::ThrottleConfig{}});
+  EXPECT_THAT(
+      replaced_app.handle(RequestBuilder().get("/").cookie("session", old_cookie).build()).body,
+      HasSubstr("Hello, Anonymous!"));
+}
+
+TEST_F(AppTest, ConfiguredSecureCookiesAreSecureWithoutHttps) {
+  config::SessionConfig forced;
+  forced.force_secure_cookies = true;
+  testing::MockPasswordHasher other_hasher;
+  EXPECT_CALL(other_hasher, hash(_)).WillOnce(Return("dummy-hash"));
+  App secure_app(AppDependencies{users_, sessions_, tokens_, throttle_, other_hasher, clock_,
+                                 random_, events_, keys_, renderer_, forced,
+                                 config::ThrottleConfig{}});
+  const auto response = secure_app.handle(RequestBuilder().get("/auth/login").build());
+  EXPECT_THAT(std::string(response.header("Set-Cookie")), HasSubstr("; Secure"));
+}
+
 TEST_F(AppTest, DatabaseOutageIs503) {
   EXPECT_CALL(users_, find_by_email(_))
       .WillOnce(::testing::Throw(domain::StorageUnavailable("down")));
