@@ -16,6 +16,10 @@ struct EmailCase {
   std::optional<EmailError> expected;
 };
 
+void PrintTo(const EmailCase& c, std::ostream* out) {
+  *out << ::testing::PrintToString(c.email.substr(0, 80));
+}
+
 class EmailValidation : public ::testing::TestWithParam<EmailCase> {};
 
 TEST_P(EmailValidation, GivesTheWtformsVerdict) {

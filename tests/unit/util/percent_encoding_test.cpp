@@ -14,6 +14,8 @@ struct DecodeCase {
   std::optional<std::string> expected;
 };
 
+void PrintTo(const DecodeCase& c, std::ostream* out) { *out << ::testing::PrintToString(c.input); }
+
 class PercentDecode : public ::testing::TestWithParam<DecodeCase> {};
 
 TEST_P(PercentDecode, DecodesStrictly) {

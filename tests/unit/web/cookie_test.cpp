@@ -16,6 +16,8 @@ struct ParseCase {
   Cookies expected;
 };
 
+void PrintTo(const ParseCase& c, std::ostream* out) { *out << ::testing::PrintToString(c.header); }
+
 class CookieParse : public ::testing::TestWithParam<ParseCase> {};
 
 TEST_P(CookieParse, ParsesLikeABrowserSends) {

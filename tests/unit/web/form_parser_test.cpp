@@ -27,6 +27,11 @@ struct UrlencodedCase {
   std::optional<FormFields> expected;
 };
 
+// Readable test names in ctest output instead of a byte dump.
+void PrintTo(const UrlencodedCase& c, std::ostream* out) {
+  *out << ::testing::PrintToString(c.body);
+}
+
 class Urlencoded : public ::testing::TestWithParam<UrlencodedCase> {};
 
 TEST_P(Urlencoded, ParsesStrictly) {
