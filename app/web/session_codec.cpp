@@ -26,6 +26,9 @@ constexpr std::int64_t kClockSkewSeconds = 60;
 
 class Writer {
  public:
+  // Reserving up front also keeps GCC 12 at -O3 from a false -Wstringop-overflow on the first
+  // push_back into an empty vector.
+  Writer() { bytes_.reserve(kInitialCapacity); }
   void u8(std::uint8_t value) { bytes_.push_back(value); }
   void u32(std::uint32_t value) { put(value, 4); }
   void i64(std::int64_t value) { put(static_cast<std::uint64_t>(value), 8); }
@@ -41,6 +44,7 @@ class Writer {
       bytes_.push_back(static_cast<unsigned char>((value >> static_cast<unsigned>(shift)) & 0xFFU));
     }
   }
+  static constexpr std::size_t kInitialCapacity = 256;
   std::vector<unsigned char> bytes_;
 };
 
