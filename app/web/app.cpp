@@ -145,7 +145,9 @@ void App::Impl::restore_user(PageContext& context) {
     // Log the user out everywhere; they log in again with their password.
     deps_.remember_tokens.remove_for_user(result.user_id);
     deps_.sessions.remove_for_user(result.user_id);
-    auth_.record_event(domain::AuthEventKind::RememberTokenReused, "", context.request.remote_addr);
+    // The account is named by id: looking up its email would cost a query for a log line.
+    auth_.record_event(domain::AuthEventKind::RememberTokenReused,
+                       "user-id:" + std::to_string(result.user_id), context.request.remote_addr);
   } else if (!user) {
     auth_.record_event(domain::AuthEventKind::RememberTokenRejected, "",
                        context.request.remote_addr);
