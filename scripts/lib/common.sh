@@ -9,7 +9,7 @@ AUTHFCGI_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 AUTHFCGI_PACKAGES=(
   build-essential cmake pkg-config libfcgi-dev spawn-fcgi libcgicc-dev libmysqlcppconn-dev
-  libsodium-dev libkainjow-mustache-dev libgtest-dev libgmock-dev nginx mariadb-server
+  libsodium-dev libkainjow-mustache-dev libgtest-dev libgmock-dev nginx apache2 mariadb-server
   mariadb-client curl
 )
 
@@ -43,8 +43,8 @@ ensure_packages() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
     "${missing[@]}"
-  # The nginx and mariadb packages start system services; our instances are private and do not
-  # need them, but we leave the system's choice alone.
+  # The nginx, apache2 and mariadb packages start system services; our instances are private
+  # and do not need them, but we leave the system's choice alone.
 }
 
 # Prints the absolute build directory: $AUTHFCGI_BUILD_DIR (relative to the repo root) or build/.
@@ -313,10 +313,12 @@ random_hex() {
 # ---------------------------------------------------------------------------------------------
 # FastCGI workers (spawn-fcgi)
 
-# workers_start SOCKET PIDFILE LOGFILE PROCESSES AUTHFCGI CONFIG
+# workers_start SOCKET PIDFILE LOGFILE PROCESSES AUTHFCGI CONFIG [SOCKET_GROUP]
 # Starts PROCESSES worker processes sharing one listening socket; PIDFILE lists them all.
+# The socket has mode 0660; SOCKET_GROUP (honoured as root only, as spawn-fcgi -G) lets a web
+# server running as another user (Apache's www-data children, see web_server_group) connect.
 workers_start() {
-  local sock="$1" pidfile="$2" log="$3" n="$4" bin="$5" conf="$6"
+  local sock="$1" pidfile="$2" log="$3" n="$4" bin="$5" conf="$6" group="${7:-}"
   [[ -x "$bin" ]] || af_die "no worker executable at $bin (build first)"
   if pidfile_alive "$(basename "$bin")" "$pidfile"; then
     af_die "workers are already running (pid file $pidfile)"
@@ -324,13 +326,16 @@ workers_start() {
   # A stale socket from a crash: spawn-fcgi replaces it when nothing listens on it.
   rm -f "$pidfile"
   af_log "Starting $n authfcgi worker processes on $sock"
-  local mode=0660
+  local mode=0660 owner=()
+  if [[ -n "$group" ]] && ((EUID == 0)); then
+    owner=(-G "$group")
+  fi
   printf '=== %s starting %s worker process(es)\n' "$(date '+%F %T')" "$n" >>"$log"
   # spawn-fcgi forks the workers, writes every pid to PIDFILE and exits. It points the workers'
   # stderr at /dev/null, so each goes through sh, which sends stderr to LOG and then execs the
   # worker (same pid, so PIDFILE stays right).
   # shellcheck disable=SC2016,SC2094 # $0..$2 are expanded by that sh; LOG is only appended to
-  if ! setsid -w spawn-fcgi -s "$sock" -M "$mode" -F "$n" -P "$pidfile" -- \
+  if ! setsid -w spawn-fcgi -s "$sock" -M "$mode" "${owner[@]}" -F "$n" -P "$pidfile" -- \
     /bin/sh -c 'exec "$0" --config "$1" 2>>"$2"' "$bin" "$conf" "$log" \
     </dev/null >>"$log" 2>&1; then
     log_since_marker "$log" | tail -n 20 >&2
@@ -432,4 +437,121 @@ nginx_stop() {
     stop_pids nginx 15 "${pids[@]}"
   fi
   rm -f "$dir/nginx.pid" "$dir/nginx.workers"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Apache httpd (mod_proxy_fcgi), private instance from conf/apache/authfcgi-local.conf.in
+
+AUTHFCGI_APACHE_MODULES="${AUTHFCGI_APACHE_MODULES:-/usr/lib/apache2/modules}"
+# Apache will not run its children as root: started as root they become this user and group.
+AUTHFCGI_APACHE_USER="${AUTHFCGI_APACHE_USER:-www-data}"
+AUTHFCGI_APACHE_GROUP="${AUTHFCGI_APACHE_GROUP:-www-data}"
+
+apache_bin() {
+  local bin
+  for bin in apache2 httpd /usr/sbin/apache2 /usr/sbin/httpd; do
+    if command -v "$bin" >/dev/null 2>&1; then
+      command -v "$bin"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# web_server_group SERVER: the group the worker socket must belong to so SERVER's processes can
+# connect (empty when they run as the socket's owner: nginx here, or anything when not root).
+web_server_group() {
+  if [[ "$1" == apache ]] && ((EUID == 0)); then
+    printf '%s\n' "$AUTHFCGI_APACHE_GROUP"
+  fi
+  return 0
+}
+
+# apache_children PID: the current child processes of the Apache parent PID.
+apache_children() { nginx_children "$@"; }
+
+# apache_start DIR PORT FCGI_SOCKET: renders DIR/apache.conf, starts Apache (it daemonizes and
+# writes DIR/apache.pid) and waits until it accepts on 127.0.0.1:PORT. As root, the children
+# run as $AUTHFCGI_APACHE_USER, so the worker socket must be reachable by that user: start the
+# workers with SOCKET_GROUP "$(web_server_group apache)" and keep the socket's directories
+# searchable; this is checked here, with a clear error, before Apache starts.
+apache_start() {
+  local dir="$1" port="$2" fsock="$3"
+  local template="$AUTHFCGI_REPO/conf/apache/authfcgi-local.conf.in"
+  local conf="$dir/apache.conf" pidfile="$dir/apache.pid" bin name stale=()
+  [[ -f "$template" ]] || af_die "missing $template"
+  bin="$(apache_bin)" || af_die "Apache httpd (apache2) is not installed"
+  name="$(basename "$bin")"
+  if pidfile_alive "$name" "$pidfile"; then
+    af_die "Apache for $dir is already running (pid $(pids_from_file "$pidfile" | head -n1))"
+  fi
+  # Stale leftovers of a crash: children that outlived their parent still hold the port.
+  if [[ -f "$dir/apache.children" ]]; then
+    mapfile -t stale < <(pids_from_file "$dir/apache.children")
+    ((${#stale[@]} == 0)) || stop_pids "$name" 10 "${stale[@]}"
+  fi
+  rm -f "$pidfile" "$dir/apache.children"
+  if port_in_use "$port"; then
+    af_die "port $port on 127.0.0.1 is already in use (set AUTHFCGI_PORT to another port)"
+  fi
+  mkdir -p "$dir/logs" "$dir/run" "$dir/lock"
+  local user_lines="# not root: the children run as the current user"
+  if ((EUID == 0)); then
+    user_lines="User $AUTHFCGI_APACHE_USER\nGroup $AUTHFCGI_APACHE_GROUP"
+    id "$AUTHFCGI_APACHE_USER" >/dev/null 2>&1 ||
+      af_die "Apache runs its children as $AUTHFCGI_APACHE_USER, which does not exist"
+    # The children re-open the file mutexes and may use the runtime directory.
+    chown "$AUTHFCGI_APACHE_USER:$AUTHFCGI_APACHE_GROUP" "$dir/run" "$dir/lock"
+    if command -v runuser >/dev/null 2>&1 &&
+      ! runuser -u "$AUTHFCGI_APACHE_USER" -- test -w "$fsock" 2>/dev/null; then
+      af_die "$AUTHFCGI_APACHE_USER cannot connect to the worker socket $fsock (its group must be $AUTHFCGI_APACHE_GROUP with mode 0660, and every parent directory searchable)"
+    fi
+  fi
+  sed -e "s|@PORT@|$port|g" -e "s|@SOCKET@|$fsock|g" -e "s|@VARDIR@|$dir|g" \
+    -e "s|@MODULES@|$AUTHFCGI_APACHE_MODULES|g" -e "s|@USER_LINES@|$user_lines|g" \
+    "$template" >"$conf"
+  if ! "$bin" -t -f "$conf" >>"$dir/logs/start.log" 2>&1; then
+    cat "$dir/logs/start.log" >&2
+    af_die "Apache rejected $conf"
+  fi
+  af_log "Starting Apache on http://127.0.0.1:$port/"
+  # -k start forks, detaches (its own session) and writes the pid file; the first process exits.
+  if ! "$bin" -f "$conf" -k start </dev/null >>"$dir/logs/start.log" 2>&1; then
+    tail -n 20 "$dir/logs/error.log" "$dir/logs/start.log" >&2 || true
+    apache_stop "$dir"
+    af_die "Apache failed to start (logs in $dir/logs)"
+  fi
+  local i parent
+  for ((i = 0; i < 100; i++)); do
+    if pidfile_alive "$name" "$pidfile" && port_in_use "$port"; then
+      parent="$(pids_from_file "$pidfile" | head -n1)"
+      apache_children "$parent" >"$dir/apache.children"
+      return 0
+    fi
+    sleep 0.1
+  done
+  tail -n 20 "$dir/logs/error.log" "$dir/logs/start.log" >&2 || true
+  apache_stop "$dir"
+  af_die "Apache did not come up on port $port (logs in $dir/logs)"
+}
+
+# apache_stop DIR: SIGTERM to the parent (it stops its children at once, like `-k stop`), a
+# bounded wait, SIGKILL for anything left; children recorded at start or alive now included.
+apache_stop() {
+  local dir="$1" pids=() parent name=apache2 bin
+  if bin="$(apache_bin)"; then
+    name="$(basename "$bin")"
+  fi
+  parent="$(pids_from_file "$dir/apache.pid" | head -n1)"
+  if [[ -n "$parent" ]] && pid_alive "$parent" "$name"; then
+    mapfile -t pids < <(apache_children "$parent")
+    pids=("$parent" "${pids[@]}")
+  fi
+  if [[ -f "$dir/apache.children" ]]; then
+    mapfile -t -O "${#pids[@]}" pids < <(pids_from_file "$dir/apache.children")
+  fi
+  if ((${#pids[@]} > 0)); then
+    stop_pids "$name" 15 "${pids[@]}"
+  fi
+  rm -f "$dir/apache.pid" "$dir/apache.children"
 }

@@ -5,7 +5,10 @@
 # spawn-fcgi worker processes, a web server on a free loopback port), then curl against every
 # row of SPEC's page table.
 #
-#   tests/e2e/run.sh SERVER AUTHFCGI AUTHCTL      SERVER: nginx (apache: not yet supported)
+#   tests/e2e/run.sh SERVER AUTHFCGI AUTHCTL      SERVER: nginx or apache (mod_proxy_fcgi)
+#
+# The same cases run against both servers; they assert what a user sees (e.g. a 413 status,
+# whoever sends it).
 #
 # Ends with "N passed, M failed"; exits non-zero when M > 0. E2E_KEEP=1 keeps the work dir
 # (logs) afterwards; E2E_FAIL_FAST=1 stops at the first failure.
@@ -51,11 +54,12 @@ server_check_nginx() { command -v nginx >/dev/null 2>&1 || af_die "nginx is not 
 server_start_nginx() { nginx_start "$1" "$2" "$3"; }
 server_stop_nginx() { nginx_stop "$1"; }
 server_check_apache() {
-  echo "e2e: FAIL the apache server is not yet supported" >&2
-  return 1
+  apache_bin >/dev/null || af_die "Apache httpd (apache2) is not installed"
+  [[ -f "$AUTHFCGI_APACHE_MODULES/mod_proxy_fcgi.so" ]] ||
+    af_die "no mod_proxy_fcgi in $AUTHFCGI_APACHE_MODULES"
 }
-server_start_apache() { server_check_apache; }
-server_stop_apache() { :; }
+server_start_apache() { apache_start "$1" "$2" "$3"; }
+server_stop_apache() { apache_stop "$1"; }
 
 case "$SERVER" in
   nginx | apache) ;;
@@ -152,7 +156,9 @@ add_user bob@example.com bob "$BOB_PW" || af_die "authctl user add bob failed"
 add_user Carol@Example.COM carol "$CAROL_PW" || af_die "authctl user add carol failed"
 add_user dave@example.com dave "$DAVE_PW" || af_die "authctl user add dave failed"
 
-workers_start "$SOCK" "$WPID" "$WLOG" 2 "$AUTHFCGI" "$CONF"
+# Apache's children run as www-data when we are root: the socket goes to that group.
+SOCK_GROUP="$(web_server_group "$SERVER")"
+workers_start "$SOCK" "$WPID" "$WLOG" 2 "$AUTHFCGI" "$CONF" "$SOCK_GROUP"
 PORT="$(free_port)"
 "server_start_$SERVER" "$WEB_DIR" "$PORT" "$SOCK"
 B="http://127.0.0.1:$PORT"
@@ -484,6 +490,15 @@ head -c 70000 /dev/zero | tr '\0' 'a' >"$TMP/big"
 http --data-binary "@$TMP/big" -H "Content-Type: application/x-www-form-urlencoded" "$B/auth/login"
 expect_status 413 "70000-byte POST"
 
+case_begin "chunked request body over 64 KiB is refused"
+# nginx answers 413; Apache refuses chunked bodies with 411 (it cannot limit them for
+# mod_proxy_fcgi). Either way the form never reaches the app, and nothing breaks.
+http -H "Transfer-Encoding: chunked" --data-binary "@$TMP/big" \
+  -H "Content-Type: application/x-www-form-urlencoded" "$B/auth/login"
+[[ "$STATUS" == 411 || "$STATUS" == 413 ]] && pass || fail "chunked 70000-byte POST gets 411 or 413 (got $STATUS)"
+get "$A" /
+expect_status 200 "the site still answers after the refused upload"
+
 case_begin "authctl exit codes and account changes"
 rc=0
 add_user alice@example.com alice2 "x-password" || rc=$?
@@ -545,7 +560,7 @@ case_begin "expired CSRF token (a second worker with csrf_time_limit = 2)"
 write_conf "$CONF2" "csrf_time_limit = 2"
 PORT2="$(free_port)"
 # Subshells: a start-up failure here fails this case, not the whole run.
-if (workers_start "$SOCK2" "$WPID2" "$TMP/authfcgi2.log" 1 "$AUTHFCGI" "$CONF2") &&
+if (workers_start "$SOCK2" "$WPID2" "$TMP/authfcgi2.log" 1 "$AUTHFCGI" "$CONF2" "$SOCK_GROUP") &&
   ("server_start_$SERVER" "$WEB2_DIR" "$PORT2" "$SOCK2"); then
   X="$(new_browser expired)"
   http -b "$X" -c "$X" "http://127.0.0.1:$PORT2/auth/login"
@@ -560,6 +575,29 @@ else
 fi
 "server_stop_$SERVER" "$WEB2_DIR" || true
 workers_stop "$SOCK2" "$WPID2" || true
+
+# shellcheck source=tests/e2e/cases/bad_input.sh
+source "$HERE/cases/bad_input.sh"
+run_bad_input_cases
+
+# A real browser through the form: once per run, behind nginx (Chromium is slow to start and
+# the pages are the same behind both servers). E2E_BROWSER=0 leaves it out.
+if [[ "$SERVER" == nginx && "${E2E_BROWSER:-1}" == 1 ]]; then
+  case_begin "a real browser (headless Chromium) logs in, is remembered, logs out"
+  add_user browser@example.com browser 'browser-pass-123' || fail "authctl user add browser"
+  SHOTS="$(dirname "$AUTHFCGI")/browser-screenshots"
+  if BROWSER_SCREENSHOTS="$SHOTS" bash "$HERE/../browser/run.sh" "$B" browser@example.com \
+    'browser-pass-123' browser >"$TMP/browser.log" 2>&1; then
+    pass
+    if grep -q '^SKIP' "$TMP/browser.log"; then
+      grep '^SKIP' "$TMP/browser.log"
+    else
+      echo "e2e: browser screenshots in $SHOTS"
+    fi
+  else
+    fail "the browser test passes" "$(tail -n 15 "$TMP/browser.log" | tr '\n' ' ')"
+  fi
+fi
 
 case_begin "database outage gives 503, then recovers"
 D="$(new_browser outage)"
@@ -583,6 +621,93 @@ for ((n = 0; n < 30; n++)); do
 done
 ((recovered)) && pass || fail "service resumes after the database returns"
 expect_greeting alice
+
+case_begin "SIGTERM to one of two workers under load: no request fails"
+# 4 concurrent loops of curl batches (GET / and GET /auth/login, kept-alive to the web server)
+# run until told to stop (at most LOAD_MAX_BATCHES each); one of the two workers gets SIGTERM
+# once every loop has been answered, and the load goes on after it is gone.
+LOAD_LOOPS=4
+LOAD_BATCH=10
+LOAD_MAX_BATCHES=100
+load_loop() { # INDEX: one status line per request (000 for a transport failure)
+  local out="$TMP/load.$1" i
+  for ((i = 0; i < LOAD_MAX_BATCHES; i++)); do
+    [[ ! -f "$TMP/load.stop" ]] || break
+    curl -s -g --max-time 20 -w '%{http_code}\n' "${load_urls[@]}" >>"$out" 2>/dev/null || true
+  done
+}
+count_lines() { cat "$TMP"/load.[0-9] 2>/dev/null | wc -l; }
+mapfile -t wpids < <(pids_from_file "$WPID")
+if ((${#wpids[@]} == 2)) && pid_alive "${wpids[0]}" authfcgi && pid_alive "${wpids[1]}" authfcgi; then
+  victim="${wpids[0]}"
+  stopped_before="$(grep -c '^authfcgi: stopped$' "$WLOG" || true)"
+  load_urls=()
+  for ((n = 0; n < LOAD_BATCH / 2; n++)); do
+    load_urls+=(-o /dev/null "$B/" -o /dev/null "$B/auth/login")
+  done
+  rm -f "$TMP"/load.*
+  load_pids=()
+  for ((l = 0; l < LOAD_LOOPS; l++)); do
+    load_loop "$l" &
+    load_pids+=($!)
+  done
+  # Every loop has had a batch answered: both workers are busy.
+  for ((n = 0; n < 200; n++)); do
+    ready=0
+    for ((l = 0; l < LOAD_LOOPS; l++)); do
+      [[ -s "$TMP/load.$l" ]] && ready=$((ready + 1))
+    done
+    ((ready < LOAD_LOOPS)) || break
+    sleep 0.05
+  done
+  before_kill="$(count_lines)"
+  kill -TERM "$victim" 2>/dev/null || true
+  gone=0
+  for ((n = 0; n < 100; n++)); do
+    if ! pid_alive "$victim" authfcgi; then
+      gone=1
+      break
+    fi
+    sleep 0.1
+  done
+  ((gone)) && pass || fail "the signalled worker exits within 10 s of SIGTERM"
+  at_exit="$(count_lines)"
+  # Keep the load on the remaining worker a little longer, then stop the loops (bounded).
+  sleep 0.5
+  touch "$TMP/load.stop"
+  for pid in "${load_pids[@]}"; do
+    wait "$pid" || true
+  done
+  statuses="$(cat "$TMP"/load.[0-9])"
+  total="$(grep -c . <<<"$statuses" || true)"
+  ok="$(grep -cx 200 <<<"$statuses" || true)"
+  echo "  ($before_kill requests before SIGTERM, $at_exit when the worker was gone, $total in all)"
+  if ((total > 0 && ok == total)); then
+    pass
+  else
+    fail "every request under load answers 200 ($ok of $total)" \
+      "other statuses: $(grep -vx 200 <<<"$statuses" | sort | uniq -c | tr '\n' ' ')"
+  fi
+  ((before_kill >= LOAD_LOOPS * LOAD_BATCH)) && pass ||
+    fail "the load ran before SIGTERM ($before_kill requests)"
+  ((total >= at_exit + LOAD_LOOPS * LOAD_BATCH)) && pass ||
+    fail "the load went on after the worker exited ($at_exit -> $total requests)"
+  # Exit status 0 is what the worker returns after its "stopped" line (a failure logs its cause
+  # and returns 1); spawn-fcgi's workers are not this shell's children, so it cannot wait.
+  stopped_after="$(grep -c '^authfcgi: stopped$' "$WLOG" || true)"
+  ((stopped_after == stopped_before + 1)) && pass ||
+    fail "the signalled worker logs a clean stop (stopped lines: $stopped_before -> $stopped_after)"
+  if grep -qE '^authfcgi: .*failed|terminate called' "$WLOG"; then
+    fail "no worker failure logged" "$(grep -E '^authfcgi: .*failed|terminate called' "$WLOG" | head -n 3 | tr '\n' ' ')"
+  else
+    pass
+  fi
+  pid_alive "${wpids[1]}" authfcgi && pass || fail "the other worker is still running"
+  get "$A" /
+  expect_status 200 "the remaining worker serves GET /"
+else
+  fail "two running workers before the load (pids: ${wpids[*]:-none})"
+fi
 
 case_begin "workers stop on SIGTERM"
 mapfile -t wpids < <(pids_from_file "$WPID")
