@@ -599,6 +599,13 @@ if [[ "$SERVER" == nginx && "${E2E_BROWSER:-1}" == 1 ]]; then
   fi
 fi
 
+# shellcheck source=tests/e2e/cases/resilience.sh
+source "$HERE/cases/resilience.sh"
+run_resilience_cases
+# shellcheck source=tests/e2e/cases/scale_out.sh
+source "$HERE/cases/scale_out.sh"
+run_scale_out_cases
+
 case_begin "database outage gives 503, then recovers"
 D="$(new_browser outage)"
 post_login "$D" alice@example.com "$ALICE_PW"
