@@ -49,9 +49,8 @@ domain::ThrottleState MysqlLoginThrottleStore::get(std::string_view key) {
   return state;
 }
 
-domain::ThrottleState MysqlLoginThrottleStore::record_failure(std::string_view key,
-                                                              std::int64_t now,
-                                                              std::int64_t forget_after_seconds) {
+void MysqlLoginThrottleStore::record_failure(std::string_view key, std::int64_t now,
+                                             std::int64_t forget_after_seconds) {
   const std::string checked = checked_key(key);
   // One statement, so the row lock InnoDB takes for it serialises concurrent workers and no
   // increment is lost. MariaDB applies the assignments left to right, each seeing the columns
@@ -70,10 +69,6 @@ domain::ThrottleState MysqlLoginThrottleStore::record_failure(std::string_view k
         statement.setInt64(3, forget_before(now, forget_after_seconds));
         statement.executeUpdate();
       });
-  // Read after the commit: a concurrent worker's failure may already be included, which only
-  // makes the caller's decision stricter, never more lenient. A concurrent reset (a successful
-  // login) reads as {0, 0}.
-  return get(checked);
 }
 
 void MysqlLoginThrottleStore::reset(std::string_view key) {

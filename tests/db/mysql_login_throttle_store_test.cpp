@@ -36,6 +36,13 @@ class MysqlLoginThrottleStoreTest : public testing::DbTest {
     return count;
   }
 
+  // Counts a failure, then reads the key's state back as the next login would.
+  domain::ThrottleState record_and_get(std::string_view key, std::int64_t now,
+                                       std::int64_t forget_after_seconds) {
+    store_.record_failure(key, now, forget_after_seconds);
+    return store_.get(key);
+  }
+
   MysqlLoginThrottleStore store_{connection_};
 };
 
@@ -51,9 +58,9 @@ TEST_F(MysqlLoginThrottleStoreTest, UnknownKeyHasNoFailures) {
 }
 
 TEST_F(MysqlLoginThrottleStoreTest, RecordFailureCountsAndKeepsTheLastTime) {
-  expect_state(store_.record_failure(kKey, kNow, kForgetAfter), 1, kNow);
-  expect_state(store_.record_failure(kKey, kNow + 10, kForgetAfter), 2, kNow + 10);
-  expect_state(store_.record_failure(kKey, kNow + 20, kForgetAfter), 3, kNow + 20);
+  expect_state(record_and_get(kKey, kNow, kForgetAfter), 1, kNow);
+  expect_state(record_and_get(kKey, kNow + 10, kForgetAfter), 2, kNow + 10);
+  expect_state(record_and_get(kKey, kNow + 20, kForgetAfter), 3, kNow + 20);
   expect_state(store_.get(kKey), 3, kNow + 20);
 }
 
@@ -61,23 +68,22 @@ TEST_F(MysqlLoginThrottleStoreTest, FailureOlderThanTheForgetWindowStartsOverAtO
   for (int i = 0; i < 3; ++i) {
     store_.record_failure(kKey, kNow, kForgetAfter);
   }
-  expect_state(store_.record_failure(kKey, kNow + kForgetAfter + 1, kForgetAfter), 1,
+  expect_state(record_and_get(kKey, kNow + kForgetAfter + 1, kForgetAfter), 1,
                kNow + kForgetAfter + 1);
-  expect_state(store_.record_failure(kKey, kNow + kForgetAfter + 2, kForgetAfter), 2,
+  expect_state(record_and_get(kKey, kNow + kForgetAfter + 2, kForgetAfter), 2,
                kNow + kForgetAfter + 2);
 }
 
 TEST_F(MysqlLoginThrottleStoreTest, FailureExactlyForgetAfterOldStillCounts) {
   // The same boundary as decide_throttle: only failures *older* than the window are forgotten.
   store_.record_failure(kKey, kNow, kForgetAfter);
-  expect_state(store_.record_failure(kKey, kNow + kForgetAfter, kForgetAfter), 2,
-               kNow + kForgetAfter);
+  expect_state(record_and_get(kKey, kNow + kForgetAfter, kForgetAfter), 2, kNow + kForgetAfter);
 }
 
 TEST_F(MysqlLoginThrottleStoreTest, LastFailureNeverMovesBack) {
   // A worker whose request started earlier may commit second.
   store_.record_failure(kKey, kNow + 10, kForgetAfter);
-  expect_state(store_.record_failure(kKey, kNow, kForgetAfter), 2, kNow + 10);
+  expect_state(record_and_get(kKey, kNow, kForgetAfter), 2, kNow + 10);
 }
 
 TEST_F(MysqlLoginThrottleStoreTest, ResetForgetsTheKeyAndCountingRestarts) {
@@ -85,7 +91,7 @@ TEST_F(MysqlLoginThrottleStoreTest, ResetForgetsTheKeyAndCountingRestarts) {
   store_.record_failure(kKey, kNow, kForgetAfter);
   store_.reset(kKey);
   expect_state(store_.get(kKey), 0, 0);
-  expect_state(store_.record_failure(kKey, kNow + 1, kForgetAfter), 1, kNow + 1);
+  expect_state(record_and_get(kKey, kNow + 1, kForgetAfter), 1, kNow + 1);
 }
 
 TEST_F(MysqlLoginThrottleStoreTest, ResetOfAnUnknownKeyIsHarmless) {
@@ -147,8 +153,8 @@ TEST_F(MysqlLoginThrottleStoreTest, KeysUpTo191BytesAreAccepted) {
   }
   const std::string ascii(MysqlLoginThrottleStore::kMaxKeyBytes, 'k');
   ASSERT_EQ(multibyte.size(), MysqlLoginThrottleStore::kMaxKeyBytes);
-  expect_state(store_.record_failure(multibyte, kNow, kForgetAfter), 1, kNow);
-  expect_state(store_.record_failure(ascii, kNow, kForgetAfter), 1, kNow);
+  expect_state(record_and_get(multibyte, kNow, kForgetAfter), 1, kNow);
+  expect_state(record_and_get(ascii, kNow, kForgetAfter), 1, kNow);
   expect_state(store_.get(multibyte), 1, kNow);
   expect_state(store_.get(ascii), 1, kNow);
 }
@@ -177,8 +183,9 @@ TEST_F(MysqlLoginThrottleStoreTest, ConcurrentFailuresAreAllCounted) {
         MysqlLoginThrottleStore store(connection);
         std::int64_t previous = 0;
         for (int i = 0; i < kFailuresPerThread; ++i) {
-          const auto state = store.record_failure(kKey, kNow, kForgetAfter);
-          // Each thread's own failure is included in what it reads back.
+          store.record_failure(kKey, kNow, kForgetAfter);
+          const auto state = store.get(kKey);
+          // Each thread's own failure is included in what it reads next.
           if (state.failures <= previous) {
             out_of_order = true;
           }

@@ -50,8 +50,7 @@ class MockLoginThrottleStore : public domain::LoginThrottleStore {
   MockLoginThrottleStore();
   ~MockLoginThrottleStore() override;
   MOCK_METHOD(domain::ThrottleState, get, (std::string_view), (override));
-  MOCK_METHOD(domain::ThrottleState, record_failure, (std::string_view, std::int64_t, std::int64_t),
-              (override));
+  MOCK_METHOD(void, record_failure, (std::string_view, std::int64_t, std::int64_t), (override));
   MOCK_METHOD(void, reset, (std::string_view), (override));
 };
 
