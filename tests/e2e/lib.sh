@@ -132,6 +132,8 @@ csrf_token_from_body() {
 
 # Percent-encodes $1 for a query string.
 urlencode() {
+  # Byte by byte: a non-ASCII character becomes its UTF-8 bytes (%EF%BC%8F), as a browser sends.
+  local LC_ALL=C
   local s="$1" out="" c i
   for ((i = 0; i < ${#s}; i++)); do
     c="${s:i:1}"
