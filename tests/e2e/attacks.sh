@@ -46,8 +46,9 @@ fi
 command -v nginx >/dev/null 2>&1 || af_die "nginx is not installed"
 command -v perl >/dev/null 2>&1 || af_die "perl is needed (cookie forging)"
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/authfcgi-attacks.XXXXXX")"
-chmod 755 "$TMP"
+# shellcheck source=tests/e2e/stack.sh
+source "$HERE/stack.sh"
+stack_init attacks
 DB_DIR="$TMP/db"
 WEB_DIR="$TMP/web"
 SOCK="$(socket_path "$TMP" w.sock)"
@@ -66,7 +67,7 @@ TLOG2="$TMP/throttle2.log"
 TCONF="$TMP/authfcgi-throttle.conf"
 e2e_init "$TMP/http"
 
-stop_stack() {
+stack_stop() {
   nginx_stop "$TWEB2_DIR" || true
   nginx_stop "$TWEB1_DIR" || true
   nginx_stop "$WEB_DIR" || true
@@ -75,40 +76,7 @@ stop_stack() {
   workers_stop "$SOCK" "$WPID" || true
   mariadb_stop "$DB_DIR" || true
 }
-# Everything is stopped before the summary, so "N passed, M failed" is the last line.
-finish() {
-  local aborted="$1" log
-  stop_stack
-  if ((aborted || E2E_FAILED > 0)); then
-    for log in "$WLOG" "$TLOG1" "$TLOG2"; do
-      if [[ -s "$log" ]]; then
-        echo "--- worker log ($log), last lines ---"
-        tail -n 15 "$log" || true
-      fi
-    done
-  fi
-  if [[ "${E2E_KEEP:-0}" == 1 ]]; then
-    echo "attacks: work dir kept: $TMP"
-  else
-    rm -rf "$TMP"
-  fi
-  if ((aborted)) && ! [[ "$E2E_FAIL_FAST" == 1 && E2E_FAILED -gt 0 ]]; then
-    echo "attacks: aborted before the end (see the error above)"
-    E2E_FAILED=$((E2E_FAILED + 1))
-  fi
-  echo
-  e2e_summary
-}
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  finish 1 || true
-  ((rc != 0)) || rc=1
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+STACK_LOGS=("$WLOG" "$TLOG1" "$TLOG2")
 
 # ---------------------------------------------------------------------------------------------
 # The main stack
@@ -118,24 +86,8 @@ SECRET="$(random_hex 32)"
 mariadb_start "$DB_DIR"
 mariadb_create_app_db "$DB_DIR" authfcgi_attacks authfcgi "$DB_PASSWORD"
 
-write_conf() { # FILE DBNAME [extra lines...]
-  local file="$1" db="$2"
-  shift 2
-  {
-    echo "secret_key = $SECRET"
-    echo "db_socket = $(mariadb_socket "$DB_DIR")"
-    echo "db_user = authfcgi"
-    echo "db_password = $DB_PASSWORD"
-    echo "db_name = $db"
-    echo "templates_dir = $AUTHFCGI_REPO/templates"
-    echo "sql_dir = $AUTHFCGI_REPO/sql"
-    echo "threads = 2"
-    printf '%s\n' "$@"
-  } >"$file"
-  chmod 600 "$file"
-}
 # See the top of this file for why the main stack raises both limits.
-write_conf "$CONF" authfcgi_attacks "throttle_account_max_failures = 1000" \
+write_conf "$CONF" authfcgi_attacks "$SECRET" "throttle_account_max_failures = 1000" \
   "throttle_address_max_failures = 1000"
 
 ctl() { "$AUTHCTL" --config "$CONF" "$@"; }
@@ -662,7 +614,7 @@ fi
 case_begin "throttling across two worker processes (default limits)"
 # Its own database and worker pools: see the top of this file.
 mariadb_create_app_db "$DB_DIR" authfcgi_throttle authfcgi "$DB_PASSWORD"
-write_conf "$TCONF" authfcgi_throttle
+write_conf "$TCONF" authfcgi_throttle "$SECRET"
 "$AUTHCTL" --config "$TCONF" db migrate >>"$TMP/migrate.log" 2>&1 || af_die "migrating the throttle database failed"
 add_user "$TCONF" bob@example.com bob "$BOB_PW" || af_die "authctl user add (throttle database) failed"
 workers_start "$TSOCK1" "$TPID1" "$TLOG1" 1 "$AUTHFCGI" "$TCONF"
@@ -720,5 +672,4 @@ else
   pass
 fi
 
-trap - EXIT INT TERM
-finish 0
+stack_finish

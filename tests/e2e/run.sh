@@ -32,8 +32,9 @@ source "$HERE/lib.sh"
 [[ -x "$AUTHFCGI" ]] || af_die "no authfcgi executable at $AUTHFCGI"
 [[ -x "$AUTHCTL" ]] || af_die "no authctl executable at $AUTHCTL"
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/authfcgi-e2e.XXXXXX")"
-chmod 755 "$TMP"
+# shellcheck source=tests/e2e/stack.sh
+source "$HERE/stack.sh"
+stack_init e2e
 DB_DIR="$TMP/db"
 WEB_DIR="$TMP/web"
 WEB2_DIR="$TMP/web2"
@@ -65,49 +66,16 @@ case "$SERVER" in
   nginx | apache) ;;
   *) af_die "unknown server '$SERVER' (nginx or apache)" ;;
 esac
-if ! "server_check_$SERVER"; then
-  rm -rf "$TMP"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+"server_check_$SERVER" || exit 1
 
-stop_stack() {
+stack_stop() {
   "server_stop_$SERVER" "$WEB2_DIR" || true
   "server_stop_$SERVER" "$WEB_DIR" || true
   workers_stop "$SOCK2" "$WPID2" || true
   workers_stop "$SOCK" "$WPID" || true
   mariadb_stop "$DB_DIR" || true
 }
-# Everything is stopped before the summary, so "N passed, M failed" is the last line.
-finish() {
-  local aborted="$1"
-  stop_stack
-  if ((aborted || E2E_FAILED > 0)) && [[ -s "$WLOG" ]]; then
-    echo "--- worker log ($WLOG), last lines ---"
-    tail -n 25 "$WLOG" || true
-  fi
-  if [[ "${E2E_KEEP:-0}" == 1 ]]; then
-    echo "e2e: work dir kept: $TMP"
-  else
-    rm -rf "$TMP"
-  fi
-  if ((aborted)) && ! [[ "$E2E_FAIL_FAST" == 1 && E2E_FAILED -gt 0 ]]; then
-    echo "e2e: aborted before the end (see the error above)"
-    E2E_FAILED=$((E2E_FAILED + 1))
-  fi
-  echo
-  e2e_summary
-}
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  finish 1 || true
-  ((rc != 0)) || rc=1
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+STACK_LOGS=("$WLOG")
 
 # ---------------------------------------------------------------------------------------------
 # The stack
@@ -116,27 +84,11 @@ DB_PASSWORD="$(random_password)"
 mariadb_start "$DB_DIR"
 mariadb_create_app_db "$DB_DIR" authfcgi_e2e authfcgi "$DB_PASSWORD"
 
-write_conf() { # FILE [extra lines...]
-  local file="$1"
-  shift
-  {
-    echo "secret_key = $(random_hex 32)"
-    echo "db_socket = $(mariadb_socket "$DB_DIR")"
-    echo "db_user = authfcgi"
-    echo "db_password = $DB_PASSWORD"
-    echo "db_name = authfcgi_e2e"
-    echo "templates_dir = $AUTHFCGI_REPO/templates"
-    echo "sql_dir = $AUTHFCGI_REPO/sql"
-    echo "threads = 2"
-    # The page cases below fail many logins from 127.0.0.1 on purpose; throttling has cases
-    # of its own with the defaults.
-    echo "throttle_account_max_failures = 1000"
-    echo "throttle_address_max_failures = 1000"
-    printf '%s\n' "$@"
-  } >"$file"
-  chmod 600 "$file"
-}
-write_conf "$CONF"
+SECRET="$(random_hex 32)"
+# The page cases below fail many logins from 127.0.0.1 on purpose; throttling has cases of its
+# own with the defaults (attacks.sh).
+LOOSE_THROTTLE=("throttle_account_max_failures = 1000" "throttle_address_max_failures = 1000")
+write_conf "$CONF" authfcgi_e2e "$SECRET" "${LOOSE_THROTTLE[@]}"
 
 ctl() { "$AUTHCTL" --config "$CONF" "$@"; }
 ctl db migrate >"$TMP/migrate.log" 2>&1 || {
@@ -557,7 +509,7 @@ else
 fi
 
 case_begin "expired CSRF token (a second worker with csrf_time_limit = 2)"
-write_conf "$CONF2" "csrf_time_limit = 2"
+write_conf "$CONF2" authfcgi_e2e "$SECRET" "${LOOSE_THROTTLE[@]}" "csrf_time_limit = 2"
 PORT2="$(free_port)"
 # Subshells: a start-up failure here fails this case, not the whole run.
 if (workers_start "$SOCK2" "$WPID2" "$TMP/authfcgi2.log" 1 "$AUTHFCGI" "$CONF2" "$SOCK_GROUP") &&
@@ -741,5 +693,4 @@ else
   pass
 fi
 
-trap - EXIT INT TERM
-finish 0
+stack_finish
