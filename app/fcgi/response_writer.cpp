@@ -56,8 +56,13 @@ std::string_view reason_phrase(int status) {
   }
 }
 
-std::string format_response(const web::Response& response, IncludeBody include_body) {
-  std::string out = "Status: " + std::to_string(response.status) + " ";
+std::string format_head(const web::Response& response, IncludeBody include_body) {
+  constexpr std::size_t kTypicalHeadBytes = 512;
+  std::string out;
+  out.reserve(kTypicalHeadBytes);
+  out += "Status: ";
+  out += std::to_string(response.status);
+  out += ' ';
   out += reason_phrase(response.status);
   out += "\r\n";
   bool has_length = false;
@@ -78,14 +83,20 @@ std::string format_response(const web::Response& response, IncludeBody include_b
     out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
   }
   out += "\r\n";
+  return out;
+}
+
+std::string format_response(const web::Response& response, IncludeBody include_body) {
+  std::string out = format_head(response, include_body);
   if (include_body == IncludeBody::Yes) {
     out += response.body;
   }
   return out;
 }
 
-bool write_response(FCGX_Stream* out, const web::Response& response, IncludeBody include_body) {
-  const auto text = format_response(response, include_body);
+namespace {
+
+bool put_all(FCGX_Stream* out, std::string_view text) {
   std::size_t done = 0;
   while (done < text.size()) {
     const auto chunk = static_cast<int>(std::min<std::size_t>(text.size() - done, INT_MAX));
@@ -96,6 +107,13 @@ bool write_response(FCGX_Stream* out, const web::Response& response, IncludeBody
     done += static_cast<std::size_t>(written);
   }
   return true;
+}
+
+}  // namespace
+
+bool write_response(FCGX_Stream* out, const web::Response& response, IncludeBody include_body) {
+  return put_all(out, format_head(response, include_body)) &&
+         (include_body == IncludeBody::No || put_all(out, response.body));
 }
 
 }  // namespace authfcgi::fcgi

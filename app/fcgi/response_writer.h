@@ -15,11 +15,14 @@ enum class IncludeBody { No, Yes };
 // "Status: 200 OK\r\n", the headers, "\r\n", then the body (unless IncludeBody::No). CR, LF
 // and NUL are stripped from header names and values so no header can be split. Pure.
 [[nodiscard]] std::string format_response(const web::Response& response, IncludeBody include_body);
+// format_response without the body: what goes before it.
+[[nodiscard]] std::string format_head(const web::Response& response, IncludeBody include_body);
 
 // The reason phrase for a status ("Not Found"); "Unknown" for codes we never send.
 [[nodiscard]] std::string_view reason_phrase(int status);
 
-// format_response written to out. Returns false when the web server went away.
+// format_response written to out (the body straight from the response, not copied). Returns
+// false when the web server went away.
 bool write_response(FCGX_Stream* out, const web::Response& response, IncludeBody include_body);
 
 }  // namespace authfcgi::fcgi

@@ -2,13 +2,14 @@
 
 #include <fcgiapp.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -56,7 +57,7 @@ class UniqueFd {
 struct StopState {
   std::atomic<bool> stopping{false};
   std::atomic<bool> failed{false};
-  UniqueFd wake{-1};  // an eventfd: once written it stays readable, waking every poll()
+  UniqueFd wake{-1};  // an eventfd: once written it stays readable, waking every waiter
 
   explicit StopState(int event_fd) : wake(event_fd) {}
 
@@ -108,9 +109,9 @@ void check_listening(int fd, const ServerOptions& options) {
 }
 
 // Several threads (and, under spawn-fcgi -F, several processes) wait on one socket. Each
-// waits in poll() together with the stop eventfd, so SIGTERM wakes it without touching the
+// waits in epoll together with the stop eventfd, so SIGTERM wakes it without touching the
 // shared socket (a shutdown() would stop the sibling processes too). Non-blocking accept
-// means a thread that lost the race for a connection goes back to poll() instead of blocking
+// means a thread that lost the race for a connection goes back to waiting instead of blocking
 // in accept() where no stop could reach it. Accepted sockets do not inherit O_NONBLOCK.
 void make_non_blocking(int fd) {
   const int flags = ::fcntl(fd, F_GETFL);
@@ -191,27 +192,56 @@ void worker_loop(int listen_fd, StopState& state, const HandlerFactory& factory,
     state.request_stop();
     return;
   }
+  // One epoll instance per thread. EPOLLEXCLUSIVE on the shared listening socket makes the
+  // kernel wake one waiter per new connection instead of every thread of every process (a
+  // thundering herd that cost a context switch per thread and request); the stop eventfd
+  // wakes them all.
+  const UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  epoll_event listen_event{};
+  listen_event.events = EPOLLIN | EPOLLEXCLUSIVE;
+  listen_event.data.fd = listen_fd;
+  epoll_event wake_event{};
+  wake_event.events = EPOLLIN;
+  wake_event.data.fd = state.wake.get();
+  if (epoll.get() < 0 || ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, listen_fd, &listen_event) != 0 ||
+      ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, state.wake.get(), &wake_event) != 0) {
+    log_line(std::string("epoll set-up failed: ") + std::strerror(errno));
+    state.failed.store(true);
+    state.request_stop();
+    FCGX_Free(&request, 1);
+    return;
+  }
   while (!state.stopping.load()) {
-    pollfd fds[2] = {{listen_fd, POLLIN, 0}, {state.wake.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    std::array<epoll_event, 2> ready{};
+    const int count = ::epoll_wait(epoll.get(), ready.data(), static_cast<int>(ready.size()), -1);
+    if (count < 0) {
       if (errno == EINTR) {
         continue;
       }
-      log_line(std::string("poll failed: ") + std::strerror(errno));
+      log_line(std::string("epoll_wait failed: ") + std::strerror(errno));
       state.failed.store(true);
       state.request_stop();
       break;
     }
-    if (fds[1].revents != 0) {
+    bool stop = false;
+    bool connection_waiting = false;
+    for (int i = 0; i < count; ++i) {
+      const auto& event = ready[static_cast<std::size_t>(i)];
+      if (event.data.fd == state.wake.get()) {
+        stop = true;
+      } else if ((event.events & (EPOLLERR | EPOLLHUP)) != 0) {
+        log_line("the listening socket failed");
+        state.failed.store(true);
+        state.request_stop();
+        stop = true;
+      } else {
+        connection_waiting = true;
+      }
+    }
+    if (stop) {
       break;
     }
-    if ((fds[0].revents & POLLNVAL) != 0) {
-      log_line("the listening socket was closed");
-      state.failed.store(true);
-      state.request_stop();
-      break;
-    }
-    if (fds[0].revents == 0) {
+    if (!connection_waiting) {
       continue;
     }
     const int accepted = FCGX_Accept_r(&request);

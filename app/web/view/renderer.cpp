@@ -60,8 +60,17 @@ struct Renderer::Templates {
   // our own already-escaped output.
   std::string in_layout(const Layout& layout, mustache& page, const data& page_values) {
     data values = layout_data(layout);
-    values.set("body", page.render(page_values));
-    return base.render(values);
+    values.set("body", render_to_string(page, page_values));
+    return render_to_string(base, values);
+  }
+
+  // Appends into one reserved string (kainjow's own render(data) goes through an ostringstream).
+  static std::string render_to_string(mustache& view, const data& values) {
+    constexpr std::size_t kTypicalPageBytes = 4096;
+    std::string out;
+    out.reserve(kTypicalPageBytes);
+    view.render(values, [&out](const std::string& piece) { out += piece; });
+    return out;
   }
 };
 
