@@ -12,7 +12,13 @@ constexpr std::size_t kMaxKeyBytes = 191;
 std::string throttle_key(std::string_view kind, std::string_view value) {
   std::string key(kind);
   key.push_back(':');
-  key.append(value.substr(0, kMaxKeyBytes - key.size()));
+  std::size_t keep = std::min(value.size(), kMaxKeyBytes - key.size());
+  // Cut on a character boundary: half a UTF-8 sequence would be refused by the database.
+  while (keep < value.size() && keep > 0 &&
+         (static_cast<unsigned char>(value[keep]) & 0xC0U) == 0x80U) {
+    --keep;
+  }
+  key.append(value.substr(0, keep));
   return key;
 }
 

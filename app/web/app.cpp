@@ -58,6 +58,14 @@ std::string_view error_message(int status) {
   }
 }
 
+// One write per line, so lines of several threads never interleave. The texts come from our
+// storage layer and the standard library, never from a password or a cookie.
+void log_line(const std::string& text) {
+  const std::string line = "authfcgi: " + text + "\n";
+  std::cerr.write(line.data(), static_cast<std::streamsize>(line.size()));
+  std::cerr.flush();
+}
+
 // Hardening headers for every response; every page shows the session's state (navbar,
 // flashes), so none may be cached.
 void add_common_headers(Response& response) {
@@ -136,6 +144,9 @@ void App::Impl::restore_user(PageContext& context) {
     return;
   }
   const RememberResult result = remember_.consume(*token, context.now);
+  if (result.check == RememberCheck::Superseded) {
+    return;  // anonymous for this one request; the winning request's cookie stands
+  }
   std::optional<domain::User> user;
   if (result.check == RememberCheck::Valid) {
     user = deps_.users.find_by_id(result.user_id);
@@ -158,8 +169,9 @@ void App::Impl::restore_user(PageContext& context) {
   }
   // Tokens rotate on use: the old one is now used, the browser gets a new one and a new session.
   sessions_.log_in(context.session, user->id, context.now);
+  context.issued_remember_token = remember_.issue(user->id, context.now);
   context.extra_cookies.push_back(
-      remember_.cookie_header(remember_.issue(user->id, context.now), context.secure_cookies));
+      remember_.cookie_header(context.issued_remember_token, context.secure_cookies));
   auth_.record_event(domain::AuthEventKind::RememberTokenUsed, user->email,
                      context.request.remote_addr);
   context.user = std::move(user);
@@ -222,7 +234,7 @@ Response App::Impl::error_page(PageContext* context, int status) {
 
 Response App::Impl::handle(const Request& request) {
   const std::int64_t now = deps_.clock.now();
-  PageContext context{request, now, load_session(request, now), std::nullopt, {}, false};
+  PageContext context{request, now, load_session(request, now), std::nullopt, {}, false, {}};
   context.secure_cookies = request.is_https || deps_.session_config.force_secure_cookies;
   const std::optional<domain::SessionState> original =
       context.session.sid.empty() ? std::nullopt : std::optional(context.session);
@@ -232,12 +244,13 @@ Response App::Impl::handle(const Request& request) {
     restore_user(context);
     response = route(context);
     save_session(context, original, response);
-  } catch (const domain::StorageUnavailable&) {
+  } catch (const domain::StorageUnavailable& error) {
+    log_line("database unavailable on " + request.method + " " + request.path + ": " +
+             error.what());
     response = error_page(nullptr, 503);
     response.add_header("Retry-After", "5");
   } catch (const std::exception& error) {
-    std::cerr << "authfcgi: internal error on " << request.method << " " << request.path << ": "
-              << error.what() << '\n';
+    log_line("internal error on " + request.method + " " + request.path + ": " + error.what());
     response = error_page(nullptr, 500);
   }
   add_common_headers(response);

@@ -21,6 +21,7 @@ struct PageContext {
   std::optional<domain::User> user;        // current_user; nullopt is the anonymous user
   std::vector<std::string> extra_cookies;  // Set-Cookie values besides the session's
   bool secure_cookies = false;             // HTTPS request, or forced by configuration
+  std::string issued_remember_token;       // a token this request issued (remember-me restore)
 
   void flash(std::string message) { session.flashes.push_back(std::move(message)); }
 

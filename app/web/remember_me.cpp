@@ -94,12 +94,12 @@ RememberResult RememberMe::consume(std::string_view cookie_value, std::int64_t n
   }
   if (record->used_at != 0) {
     if (now - record->used_at <= kReuseGraceSeconds) {
-      return {};
+      return {RememberCheck::Superseded, record->user_id};
     }
     return {RememberCheck::Reused, record->user_id};
   }
   if (!store_.mark_used(parts->selector, now)) {
-    return {};  // a parallel request exchanged it first
+    return {RememberCheck::Superseded, record->user_id};  // a parallel request was first
   }
   return {RememberCheck::Valid, record->user_id};
 }

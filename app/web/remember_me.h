@@ -13,9 +13,11 @@
 namespace authfcgi::web {
 
 enum class RememberCheck {
-  Valid,    // log the user in (the token is now used; issue a new one)
-  Invalid,  // unknown, expired, forged, or just used by a parallel request: ignore it
-  Reused,   // a token used earlier came back: someone copied it; revoke all of the user's logins
+  Valid,       // log the user in (the token is now used; issue a new one)
+  Invalid,     // unknown, expired or forged: ignore it and clear the cookie
+  Superseded,  // just exchanged by a parallel request of the same browser: ignore it, and
+               // leave the cookie alone (that request's response carries the new one)
+  Reused,      // a token used earlier came back: someone copied it; revoke every login
 };
 
 struct RememberResult {
@@ -36,7 +38,7 @@ class RememberMe {
   // Checks a token and, when valid, marks it used: tokens rotate on use, so the caller that
   // logs the user in issues a fresh one. A used token is kept until it expires so that its
   // return can be recognised (Reused); within a short grace period after its use it is only
-  // Invalid, because a browser may send several requests with the old cookie at once.
+  // Superseded, because a browser may send several requests with the old cookie at once.
   [[nodiscard]] RememberResult consume(std::string_view cookie_value, std::int64_t now);
   // Deletes the token named by this cookie (logout); unknown or malformed values are ignored.
   void revoke(std::string_view cookie_value);

@@ -139,5 +139,26 @@ TEST_F(AuthServiceTest, OverlongThrottleKeysAreCutToTheColumnSize) {
   static_cast<void>(service_->authenticate(email, "x", "10.0.0.1"));
 }
 
+TEST_F(AuthServiceTest, OverlongMultibyteKeysAreCutBetweenCharacters) {
+  std::string email;
+  for (int i = 0; i < 60; ++i) {
+    email += "\xF0\x9F\x98\x80";  // a 4-byte character: 240 bytes in all
+  }
+  email += "@a.bc";
+  EXPECT_CALL(throttle_, get(_)).Times(2).WillRepeatedly([](std::string_view key) {
+    EXPECT_LE(key.size(), 191U);
+    // The key ends on a whole character: its last lead byte has all its continuation bytes.
+    const auto lead = key.find_last_of("\xF0");
+    EXPECT_TRUE(lead == std::string_view::npos || key.size() - lead == 4 ||
+                key.substr(0, 8) == "address:");
+    return ThrottleState{};
+  });
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(false));
+  EXPECT_CALL(throttle_, record_failure(_, _, _)).Times(2);
+  EXPECT_CALL(events_, record(_));
+  static_cast<void>(service_->authenticate(email, "x", "10.0.0.1"));
+}
+
 }  // namespace
 }  // namespace authfcgi::domain

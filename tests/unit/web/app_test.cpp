@@ -338,6 +338,33 @@ TEST_F(AppTest, ReusedRememberTokenRevokesEveryLoginOfTheUser) {
   EXPECT_THAT(std::string(response.header("Set-Cookie")), HasSubstr("Max-Age=0"));
 }
 
+TEST_F(AppTest, LogoutFromARememberedBrowserKillsTheTokenItJustGot) {
+  domain::RememberTokenRecord stored;
+  EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&stored));
+  log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
+  jar_.erase("session");  // the browser was closed; only the remember cookie is left
+
+  domain::RememberTokenRecord issued;
+  EXPECT_CALL(tokens_, find(stored.selector)).WillOnce(Return(stored));
+  EXPECT_CALL(tokens_, mark_used(stored.selector, _)).WillOnce(Return(true));
+  EXPECT_CALL(users_, find_by_id(7)).WillOnce(Return(paul_));
+  EXPECT_CALL(sessions_, create(_, 7, _));
+  EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&issued));
+  EXPECT_CALL(sessions_, remove(_));
+  EXPECT_CALL(tokens_, remove(stored.selector));
+  EXPECT_CALL(tokens_, remove(::testing::Truly([&](std::string_view selector) {
+                return selector == issued.selector;
+              })));
+  const auto response = send(RequestBuilder().get("/auth/logout"));
+  EXPECT_EQ(response.status, 302);
+  for (const auto header : response.headers_named("Set-Cookie")) {
+    if (header.starts_with("remember_token=")) {
+      EXPECT_THAT(std::string(header), HasSubstr("Max-Age=0"));
+    }
+  }
+  EXPECT_FALSE(jar_.has("remember_token"));
+}
+
 TEST_F(AppTest, TokenJustUsedByAParallelRequestIsOnlyIgnored) {
   domain::RememberTokenRecord stored;
   EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&stored));
@@ -348,6 +375,8 @@ TEST_F(AppTest, TokenJustUsedByAParallelRequestIsOnlyIgnored) {
   const auto response = app_->handle(
       RequestBuilder().get("/").cookie("remember_token", jar_.get("remember_token")).build());
   EXPECT_THAT(response.body, HasSubstr("Hello, Anonymous!"));
+  // The parallel request that won sent the browser its new token: it must not be cleared.
+  EXPECT_TRUE(response.headers_named("Set-Cookie").empty());
 }
 
 TEST_F(AppTest, WrongValidatorLeavesTheTokenAlone) {
