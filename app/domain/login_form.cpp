@@ -1,13 +1,23 @@
 #include "domain/login_form.h"
 
 #include <cstddef>
+#include <string_view>
 
 #include "domain/email.h"
 
 namespace authfcgi::domain {
 namespace {
 
-constexpr std::size_t kMaxPasswordBytes = 1024;
+constexpr std::size_t kMaxPasswordCharacters = 1024;
+
+// WTForms counts characters; the form's values are valid UTF-8 by now.
+std::size_t count_characters(std::string_view text) {
+  std::size_t count = 0;
+  for (const char c : text) {
+    count += (static_cast<unsigned char>(c) & 0xC0U) != 0x80U ? 1U : 0U;
+  }
+  return count;
+}
 
 std::string field(const std::map<std::string, std::string>& fields, const std::string& name) {
   const auto found = fields.find(name);
@@ -33,7 +43,7 @@ FieldErrors validate(const LoginForm& form) {
   }
   if (form.password.empty()) {
     errors.password.emplace_back("This field is required.");
-  } else if (form.password.size() > kMaxPasswordBytes) {
+  } else if (count_characters(form.password) > kMaxPasswordCharacters) {
     errors.password.emplace_back("Field cannot be longer than 1024 characters.");
   }
   return errors;

@@ -12,7 +12,5 @@ namespace authfcgi::util {
 // Strips spaces and tabs (HTTP optional white space) from both ends.
 [[nodiscard]] std::string_view trim(std::string_view text);
 [[nodiscard]] std::vector<std::string_view> split(std::string_view text, char separator);
-// Escapes & < > " ' for HTML text and attribute values.
-[[nodiscard]] std::string html_escape(std::string_view text);
 
 }  // namespace authfcgi::util

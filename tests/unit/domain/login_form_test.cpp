@@ -33,5 +33,15 @@ TEST(LoginForm, HugePasswordIsRejectedBeforeHashing) {
   EXPECT_THAT(errors.password, ElementsAre("Field cannot be longer than 1024 characters."));
 }
 
+TEST(LoginForm, PasswordLengthCountsCharactersNotBytes) {
+  std::string password;
+  for (int i = 0; i < 1024; ++i) {
+    password += "\xC3\xA9";  // 1024 characters, 2048 bytes
+  }
+  EXPECT_TRUE(validate(LoginForm{"paul@example.com", password, false}).empty());
+  password += "x";
+  EXPECT_FALSE(validate(LoginForm{"paul@example.com", password, false}).empty());
+}
+
 }  // namespace
 }  // namespace authfcgi::domain

@@ -32,10 +32,5 @@ TEST(Strings, SplitKeepsEmptyPieces) {
   EXPECT_EQ(split("", ','), (Parts{""}));
 }
 
-TEST(Strings, HtmlEscapeEscapesMarkupAndQuotes) {
-  EXPECT_EQ(html_escape("<a href=\"x\" title='y'>&</a>"),
-            "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
-}
-
 }  // namespace
 }  // namespace authfcgi::util
