@@ -60,6 +60,10 @@ std::vector<std::string> parse_list(std::string_view text) {
   return items;
 }
 
+// Which throttle limits a setting applies to.
+enum class ThrottleScope { Account, Address, Both };
+constexpr std::uint64_t kMaxFailures = 1000000;
+
 std::string range_text(std::uint64_t min, std::uint64_t max) {
   return "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max);
 }
@@ -79,6 +83,21 @@ Setter unsigned_setter(std::function<void(Config&, std::uint64_t)> store, std::u
     store(config, *value);
     return std::nullopt;
   };
+}
+
+Setter throttle_setter(ThrottleScope scope, std::int64_t domain::ThrottleLimits::*field,
+                       std::uint64_t max) {
+  return unsigned_setter(
+      [scope, field](Config& config, std::uint64_t value) {
+        const auto seconds_or_count = static_cast<std::int64_t>(value);
+        if (scope != ThrottleScope::Address) {
+          config.throttle.account.*field = seconds_or_count;
+        }
+        if (scope != ThrottleScope::Account) {
+          config.throttle.address.*field = seconds_or_count;
+        }
+      },
+      1, max);
 }
 
 Setter string_setter(std::function<std::string&(Config&)> field) {
@@ -144,42 +163,21 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        unsigned_setter(
            [](Config& c, std::uint64_t v) { c.pwhash.max_concurrent = static_cast<unsigned>(v); },
            0, kMaxThreads)},
-      {"throttle_account_max_failures", unsigned_setter(
-                                            [](Config& c, std::uint64_t v) {
-                                              c.throttle.account.max_failures =
-                                                  static_cast<std::int64_t>(v);
-                                            },
-                                            1, 1000000)},
-      {"throttle_address_max_failures", unsigned_setter(
-                                            [](Config& c, std::uint64_t v) {
-                                              c.throttle.address.max_failures =
-                                                  static_cast<std::int64_t>(v);
-                                            },
-                                            1, 1000000)},
-      {"throttle_base_delay", unsigned_setter(
-                                  [](Config& c, std::uint64_t v) {
-                                    c.throttle.account.base_delay_seconds =
-                                        static_cast<std::int64_t>(v);
-                                    c.throttle.address.base_delay_seconds =
-                                        static_cast<std::int64_t>(v);
-                                  },
-                                  1, kMaxSeconds)},
-      {"throttle_max_delay", unsigned_setter(
-                                 [](Config& c, std::uint64_t v) {
-                                   c.throttle.account.max_delay_seconds =
-                                       static_cast<std::int64_t>(v);
-                                   c.throttle.address.max_delay_seconds =
-                                       static_cast<std::int64_t>(v);
-                                 },
-                                 1, kMaxSeconds)},
-      {"throttle_forget_after", unsigned_setter(
-                                    [](Config& c, std::uint64_t v) {
-                                      c.throttle.account.forget_after_seconds =
-                                          static_cast<std::int64_t>(v);
-                                      c.throttle.address.forget_after_seconds =
-                                          static_cast<std::int64_t>(v);
-                                    },
-                                    1, kMaxSeconds)},
+      {"throttle_account_max_failures",
+       throttle_setter(ThrottleScope::Account, &domain::ThrottleLimits::max_failures,
+                       kMaxFailures)},
+      {"throttle_address_max_failures",
+       throttle_setter(ThrottleScope::Address, &domain::ThrottleLimits::max_failures,
+                       kMaxFailures)},
+      {"throttle_base_delay",
+       throttle_setter(ThrottleScope::Both, &domain::ThrottleLimits::base_delay_seconds,
+                       kMaxSeconds)},
+      {"throttle_max_delay",
+       throttle_setter(ThrottleScope::Both, &domain::ThrottleLimits::max_delay_seconds,
+                       kMaxSeconds)},
+      {"throttle_forget_after",
+       throttle_setter(ThrottleScope::Both, &domain::ThrottleLimits::forget_after_seconds,
+                       kMaxSeconds)},
       {"templates_dir", string_setter([](Config& c) -> std::string& { return c.templates_dir; })},
       {"sql_dir", string_setter([](Config& c) -> std::string& { return c.sql_dir; })},
       {"listen", string_setter([](Config& c) -> std::string& { return c.listen; })},

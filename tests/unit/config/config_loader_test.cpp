@@ -198,5 +198,25 @@ TEST(ConfigLoader, ExampleFileLoadsAndDocumentsEveryKey) {
   EXPECT_THAT(result.errors, IsEmpty());
 }
 
+TEST(ConfigLoader, ThrottleKeysSetTheirOwnLimits) {
+  auto result = load_config(kSecretLine +
+                                "throttle_account_max_failures = 3\n"
+                                "throttle_address_max_failures = 9\n"
+                                "throttle_base_delay = 7\n"
+                                "throttle_max_delay = 70\n"
+                                "throttle_forget_after = 700\n",
+                            {});
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(result.errors);
+  const auto& throttle = result.config->throttle;
+  EXPECT_EQ(throttle.account.max_failures, 3);
+  EXPECT_EQ(throttle.address.max_failures, 9);
+  for (const auto* limits : {&throttle.account, &throttle.address}) {
+    EXPECT_EQ(limits->base_delay_seconds, 7);
+    EXPECT_EQ(limits->max_delay_seconds, 70);
+    EXPECT_EQ(limits->forget_after_seconds, 700);
+  }
+  EXPECT_FALSE(load_config(kSecretLine + "throttle_base_delay = 0\n", {}).config);
+}
+
 }  // namespace
 }  // namespace authfcgi::config
