@@ -151,29 +151,31 @@ stop_pids() {
   done
   ((${#pids[@]} > 0)) || return 0
   local i alive
-  for ((i = 0; i < timeout * 10; i++)); do
-    alive=0
-    for pid in "${pids[@]}"; do
-      pid_alive "$pid" "$name" && alive=1
-    done
-    ((alive)) || return 0
-    sleep 0.1
-  done
+  pids_wait_gone "$name" $((timeout * 10)) "${pids[@]}" && return 0
   for pid in "${pids[@]}"; do
     if pid_alive "$pid" "$name"; then
       af_log "$name (pid $pid) did not stop within ${timeout}s; killing it"
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
-  for ((i = 0; i < 50; i++)); do
+  pids_wait_gone "$name" 50 "${pids[@]}" || true
+  return 0
+}
+
+# pids_wait_gone NAME TENTHS PID...: waits up to TENTHS tenths of a second for every PID (a
+# process called NAME) to be gone; fails when some are still alive.
+pids_wait_gone() {
+  local name="$1" tenths="$2" i pid alive
+  shift 2
+  for ((i = 0; i < tenths; i++)); do
     alive=0
-    for pid in "${pids[@]}"; do
+    for pid in "$@"; do
       pid_alive "$pid" "$name" && alive=1
     done
     ((alive)) || return 0
     sleep 0.1
   done
-  return 0
+  return 1
 }
 
 # stop_pidfile NAME TIMEOUT FILE: stops what FILE lists, then removes FILE.

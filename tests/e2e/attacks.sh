@@ -21,23 +21,10 @@
 # that saw only 2 of the 5 failures, which proves the count is shared.
 set -euo pipefail
 
-if (($# != 3)); then
-  echo "usage: tests/e2e/attacks.sh nginx PATH/TO/authfcgi PATH/TO/authctl" >&2
-  exit 2
-fi
-SERVER="$1"
-abspath() { printf '%s/%s\n' "$(cd "$(dirname "$1")" && pwd)" "$(basename "$1")"; }
-AUTHFCGI="$(abspath "$2")"
-AUTHCTL="$(abspath "$3")"
-
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=scripts/lib/common.sh
-source "$HERE/../../scripts/lib/common.sh"
-# shellcheck source=tests/e2e/lib.sh
-source "$HERE/lib.sh"
-
-[[ -x "$AUTHFCGI" ]] || af_die "no authfcgi executable at $AUTHFCGI"
-[[ -x "$AUTHCTL" ]] || af_die "no authctl executable at $AUTHCTL"
+# shellcheck source=tests/e2e/stack.sh
+source "$HERE/stack.sh"
+stack_args "tests/e2e/attacks.sh nginx PATH/TO/authfcgi PATH/TO/authctl" "$@"
 if [[ "$SERVER" != nginx ]]; then
   echo "attacks: FAIL only nginx is supported (got '$SERVER')" >&2
   echo "0 passed, 1 failed"
@@ -46,8 +33,6 @@ fi
 command -v nginx >/dev/null 2>&1 || af_die "nginx is not installed"
 command -v perl >/dev/null 2>&1 || af_die "perl is needed (cookie forging)"
 
-# shellcheck source=tests/e2e/stack.sh
-source "$HERE/stack.sh"
 stack_init attacks
 DB_DIR="$TMP/db"
 WEB_DIR="$TMP/web"

@@ -14,26 +14,11 @@
 # (logs) afterwards; E2E_FAIL_FAST=1 stops at the first failure.
 set -euo pipefail
 
-if (($# != 3)); then
-  echo "usage: tests/e2e/run.sh nginx|apache PATH/TO/authfcgi PATH/TO/authctl" >&2
-  exit 2
-fi
-SERVER="$1"
-abspath() { printf '%s/%s\n' "$(cd "$(dirname "$1")" && pwd)" "$(basename "$1")"; }
-AUTHFCGI="$(abspath "$2")"
-AUTHCTL="$(abspath "$3")"
-
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=scripts/lib/common.sh
-source "$HERE/../../scripts/lib/common.sh"
-# shellcheck source=tests/e2e/lib.sh
-source "$HERE/lib.sh"
-
-[[ -x "$AUTHFCGI" ]] || af_die "no authfcgi executable at $AUTHFCGI"
-[[ -x "$AUTHCTL" ]] || af_die "no authctl executable at $AUTHCTL"
-
 # shellcheck source=tests/e2e/stack.sh
 source "$HERE/stack.sh"
+stack_args "tests/e2e/run.sh nginx|apache PATH/TO/authfcgi PATH/TO/authctl" "$@"
+
 stack_init e2e
 DB_DIR="$TMP/db"
 WEB_DIR="$TMP/web"

@@ -1,13 +1,36 @@
 # shellcheck shell=bash
 # The frame the end-to-end suites (run.sh, attacks.sh) share: a work dir, traps that stop
 # everything the suite started (also when it aborts) and print the summary as the last line,
-# and the worker configuration they write. Needs scripts/lib/common.sh and tests/e2e/lib.sh.
+# and the worker configuration they write. Sourcing it also sources scripts/lib/common.sh and
+# tests/e2e/lib.sh.
 #
+#   stack_args USAGE "$@"     SERVER, AUTHFCGI, AUTHCTL (absolute) from SERVER AUTHFCGI AUTHCTL
 #   stack_init NAME           TMP = a new work dir; traps EXIT, INT and TERM
 #   stack_stop                defined by the suite: stops what it started
 #   STACK_LOGS=(FILE...)      worker logs whose last lines are shown when something failed
 #   stack_finish              the normal end: stop, report, summary (its status is the suite's)
 #   write_conf FILE DBNAME SECRET [extra lines...]   a worker configuration for DB_DIR's MariaDB
+
+STACK_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib/common.sh
+source "$STACK_HERE/../../scripts/lib/common.sh"
+# shellcheck source=tests/e2e/lib.sh
+source "$STACK_HERE/lib.sh"
+
+stack_args() { # USAGE SERVER AUTHFCGI AUTHCTL
+  local usage="$1"
+  shift
+  if (($# != 3)); then
+    echo "usage: $usage" >&2
+    exit 2
+  fi
+  # shellcheck disable=SC2034 # read by the suite that sources this file
+  SERVER="$1"
+  AUTHFCGI="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+  AUTHCTL="$(cd "$(dirname "$3")" && pwd)/$(basename "$3")"
+  [[ -x "$AUTHFCGI" ]] || af_die "no authfcgi executable at $AUTHFCGI"
+  [[ -x "$AUTHCTL" ]] || af_die "no authctl executable at $AUTHCTL"
+}
 
 stack_init() { # NAME
   STACK_NAME="$1"
