@@ -235,17 +235,11 @@ res_slow_clients() {
   post_login "$X" alice@example.com "$ALICE_PW"
   expect_status 302 "alice logs in before the slow clients"
   # Half stop in the middle of the headers, half in the middle of a form body. nginx reads a
-  # whole request, body included, before it passes it on. Apache's mod_proxy_fcgi does not: it
-  # streams the body to the worker as it arrives, so each half-sent body holds a worker thread
-  # until Apache's RequestReadTimeout gives up, and a few of them stall the site. Behind Apache
-  # only half-sent headers are tried (Apache reads those itself).
-  local bodies=1
-  if [[ "$SERVER" == apache ]]; then
-    bodies=0
-    printf '  (apache: half-sent bodies reach the workers and are not tried here; only headers)\n'
-  fi
+  # whole request, body included, before it passes it on; so does Apache with the site's
+  # proxy-sendcl + BUFFER lines (without them mod_proxy_fcgi streams the body, and each half-sent
+  # body holds a worker thread).
   for ((i = 0; i < RES_SLOW_CLIENTS; i++)); do
-    if ((i % 2 == 0 || bodies == 0)); then
+    if ((i % 2 == 0)); then
       res_open_slow fds 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow\r\nX-Slow: ' &&
         opened=$((opened + 1))
     else
