@@ -51,19 +51,32 @@ LoginOutcome AuthService::authenticate(std::string_view email, std::string_view 
 
   // Checked before the password, and the same for known and unknown emails, so a lock-out
   // reveals nothing about which accounts exist.
-  const auto account_wait =
-      decide_throttle(throttling_.store.get(account_key), now, throttling_.account);
-  const auto address_wait =
-      decide_throttle(throttling_.store.get(address_key), now, throttling_.address);
+  const ThrottleCounters checked = throttling_.store.get(account_key, address_key);
+  const auto account_wait = decide_throttle(checked.account, now, throttling_.account);
+  const auto address_wait = decide_throttle(checked.address, now, throttling_.address);
   if (!account_wait.allowed || !address_wait.allowed) {
     record_event(AuthEventKind::LoginThrottled, email, client_address);
     return {LoginResult::Throttled, std::nullopt,
             std::max(account_wait.retry_after_seconds, address_wait.retry_after_seconds)};
   }
 
+  // The account's failure is counted before the password is checked (and forgotten again on
+  // success), and the count tells whether attempts sent in parallel got past the check first:
+  // a burst gets exactly as many tries as a sequence would.
+  const ThrottleState counted =
+      throttling_.store.record_failure(account_key, now, throttling_.account.forget_after_seconds);
+  const auto burst_wait =
+      decide_counted_attempt(checked.account, counted, now, throttling_.account);
+  if (!burst_wait.allowed) {
+    record_event(AuthEventKind::LoginThrottled, email, client_address);
+    return {LoginResult::Throttled, std::nullopt, burst_wait.retry_after_seconds};
+  }
+
   const std::optional<User> user = users_.find_by_email(email);
   if (!verify(user, password)) {
-    throttling_.store.record_failure(account_key, now, throttling_.account.forget_after_seconds);
+    // The address's budget (shared by every account tried from it) is counted after the check:
+    // parallel attempts may exceed it by the number of hashes in flight, never a single
+    // account's.
     throttling_.store.record_failure(address_key, now, throttling_.address.forget_after_seconds);
     record_event(AuthEventKind::LoginFailed, email, client_address);
     return {LoginResult::InvalidCredentials, std::nullopt, 0};
@@ -74,8 +87,12 @@ LoginOutcome AuthService::authenticate(std::string_view email, std::string_view 
   throttling_.store.reset(account_key);
   User logged_in = *user;
   if (hasher_.needs_rehash(logged_in.password_hash)) {
-    logged_in.password_hash = hasher_.hash(password);
-    users_.update_password_hash(logged_in.id, logged_in.password_hash);
+    // Only if the hash is still the one just verified: a password changed meanwhile (authctl
+    // user passwd) must not be overwritten with a hash of the old one.
+    std::string upgraded = hasher_.hash(password);
+    if (users_.replace_password_hash(logged_in.id, logged_in.password_hash, upgraded)) {
+      logged_in.password_hash = std::move(upgraded);
+    }
   }
   record_event(AuthEventKind::LoginOk, email, client_address);
   return {LoginResult::Success, std::move(logged_in), 0};

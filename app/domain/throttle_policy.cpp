@@ -57,4 +57,19 @@ ThrottleDecision decide_throttle(const ThrottleState& state, std::int64_t now,
   return ThrottleDecision{false, wait - elapsed};
 }
 
+ThrottleDecision decide_counted_attempt(const ThrottleState& checked, const ThrottleState& counted,
+                                        std::int64_t now, const ThrottleLimits& limits) {
+  // The failures the check saw that still counted; the store starts over past the window by
+  // the same rule.
+  const bool remembered =
+      checked.failures > 0 && seconds_since(checked.last_failure, now) <=
+                                  std::max<std::int64_t>(limits.forget_after_seconds, 0);
+  const std::int64_t seen = remembered ? checked.failures : 0;
+  const std::int64_t before_this = counted.failures > 0 ? counted.failures - 1 : 0;
+  if (before_this == seen) {
+    return decide_throttle(remembered ? checked : ThrottleState{}, now, limits);
+  }
+  return decide_throttle(ThrottleState{before_this, now}, now, limits);
+}
+
 }  // namespace authfcgi::domain

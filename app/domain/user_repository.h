@@ -19,6 +19,10 @@ class UserRepository {
   [[nodiscard]] virtual std::optional<User> find_by_id(UserId id) = 0;
   // Returns false when the user does not exist.
   virtual bool update_password_hash(UserId id, std::string_view password_hash) = 0;
+  // Compare-and-swap: replaces the hash only while it is still expected_hash. Returns false when
+  // it is not (the password was changed meanwhile) or the user does not exist.
+  virtual bool replace_password_hash(UserId id, std::string_view expected_hash,
+                                     std::string_view new_hash) = 0;
   // Throws DuplicateKey when the email or the username is taken. Returns the new id.
   virtual UserId add(std::string_view email, std::string_view username,
                      std::string_view password_hash) = 0;

@@ -21,9 +21,10 @@ class MysqlLoginThrottleStore final : public domain::LoginThrottleStore {
 
   explicit MysqlLoginThrottleStore(MysqlConnection& connection) : connection_(connection) {}
 
-  [[nodiscard]] domain::ThrottleState get(std::string_view key) override;
-  void record_failure(std::string_view key, std::int64_t now,
-                      std::int64_t forget_after_seconds) override;
+  [[nodiscard]] domain::ThrottleCounters get(std::string_view account_key,
+                                             std::string_view address_key) override;
+  domain::ThrottleState record_failure(std::string_view key, std::int64_t now,
+                                       std::int64_t forget_after_seconds) override;
   void reset(std::string_view key) override;
 
  private:

@@ -65,6 +65,22 @@ bool MysqlUserRepository::update_password_hash(domain::UserId id, std::string_vi
   return find_by_id(id).has_value();
 }
 
+bool MysqlUserRepository::replace_password_hash(domain::UserId id, std::string_view expected_hash,
+                                                std::string_view new_hash) {
+  int changed = 0;
+  // One statement: the row lock makes the comparison and the write atomic against a
+  // concurrent `authctl user passwd`.
+  connection_.with_statement(
+      "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+      [&](sql::PreparedStatement& statement) {
+        statement.setString(1, std::string(new_hash));
+        statement.setInt64(2, id);
+        statement.setString(3, std::string(expected_hash));
+        changed = statement.executeUpdate();
+      });
+  return changed > 0;
+}
+
 domain::UserId MysqlUserRepository::add(std::string_view email, std::string_view username,
                                         std::string_view password_hash) {
   connection_.with_statement("INSERT INTO users (email, username, password_hash) VALUES (?, ?, ?)",

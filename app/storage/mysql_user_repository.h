@@ -12,6 +12,8 @@ class MysqlUserRepository final : public domain::UserRepository {
   std::optional<domain::User> find_by_email(std::string_view email) override;
   std::optional<domain::User> find_by_id(domain::UserId id) override;
   bool update_password_hash(domain::UserId id, std::string_view password_hash) override;
+  bool replace_password_hash(domain::UserId id, std::string_view expected_hash,
+                             std::string_view new_hash) override;
   domain::UserId add(std::string_view email, std::string_view username,
                      std::string_view password_hash) override;
   std::vector<domain::User> list() override;

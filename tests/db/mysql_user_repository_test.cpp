@@ -80,6 +80,24 @@ TEST_F(MysqlUserRepositoryTest, UpdatePasswordHashOfMissingUserReturnsFalse) {
   EXPECT_FALSE(users_.update_password_hash(424242, "whatever"));
 }
 
+TEST_F(MysqlUserRepositoryTest, ReplacePasswordHashSwapsOnlyTheExpectedHash) {
+  const auto alice = users_.add("alice@example.com", "alice", "$argon2id$old-cost");
+  const auto bob = users_.add("bob@example.com", "bob", "$argon2id$old-cost");
+  EXPECT_TRUE(users_.replace_password_hash(alice, "$argon2id$old-cost", "$argon2id$new-cost"));
+  EXPECT_EQ(users_.find_by_id(alice)->password_hash, "$argon2id$new-cost");
+  EXPECT_EQ(users_.find_by_id(bob)->password_hash, "$argon2id$old-cost");
+}
+
+TEST_F(MysqlUserRepositoryTest, ReplacePasswordHashLosesToAPasswordChangedMeanwhile) {
+  const auto alice = users_.add("alice@example.com", "alice", "$argon2id$old-password");
+  // `authctl user passwd` runs between a login's read and its upgrade.
+  ASSERT_TRUE(users_.update_password_hash(alice, "$argon2id$new-password"));
+  EXPECT_FALSE(
+      users_.replace_password_hash(alice, "$argon2id$old-password", "$argon2id$old-password-v2"));
+  EXPECT_EQ(users_.find_by_id(alice)->password_hash, "$argon2id$new-password");
+  EXPECT_FALSE(users_.replace_password_hash(424242, "a", "b"));
+}
+
 TEST_F(MysqlUserRepositoryTest, DuplicateEmailIsDuplicateKeyAndConnectionStaysUsable) {
   users_.add("alice@example.com", "alice", "h");
   EXPECT_THROW(users_.add("alice@example.com", "alice2", "h"), domain::DuplicateKey);

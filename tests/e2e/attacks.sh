@@ -645,6 +645,55 @@ throttled2="$(grep -c 'event=login_throttled' "$TLOG2" || true)"
 echo "  (failures logged per worker process: $served1 and $served2)"
 ((served1 == 6 && served2 == 4 && throttled2 == 2)) && pass ||
   fail "failures were spread over both processes (6 and 4 failures, 2 throttled; got $served1, $served2, $throttled2)"
+
+case_begin "a burst of parallel guesses gets no more tries than a sequence"
+# 16 wrong passwords for one account sent at once, half to each process. Each takes a hash
+# (tens of ms), so all 16 pass the throttle check before the first is done: only counting
+# each attempt before its password check holds them to the 5 tries a sequence would get.
+add_user "$TCONF" carol@example.com carol "$BOB_PW" || af_die "authctl user add carol failed"
+BURST=16
+burst_dir="$TMP/burst"
+mkdir -p "$burst_dir"
+burst_ready=0
+for ((i = 0; i < BURST; i++)); do
+  if ((i % 2)); then B="$TB1"; else B="$TB2"; fi
+  E2E_BASE="$B"
+  get "$burst_dir/jar.$i" /auth/login
+  if token="$(csrf_token_from_body)"; then
+    printf '%s\n' "$token" >"$burst_dir/token.$i"
+    burst_ready=$((burst_ready + 1))
+  fi
+done
+((burst_ready == BURST)) && pass || fail "every burst client got a login form ($burst_ready of $BURST)"
+burst_pids=()
+for ((i = 0; i < BURST; i++)); do
+  if ((i % 2)); then B="$TB1"; else B="$TB2"; fi
+  curl -s -g --max-time 20 -b "$burst_dir/jar.$i" -o "$burst_dir/body.$i" -w '%{http_code}' \
+    --data-urlencode "csrf_token=$(cat "$burst_dir/token.$i" 2>/dev/null)" \
+    --data-urlencode "email=carol@example.com" --data-urlencode "password=guess-$i" \
+    "$B/auth/login" >"$burst_dir/status.$i" 2>/dev/null &
+  burst_pids+=("$!")
+done
+wait "${burst_pids[@]}" || true
+tried=0 throttled=0 other=0
+for ((i = 0; i < BURST; i++)); do
+  status="$(cat "$burst_dir/status.$i" 2>/dev/null || true)"
+  if [[ "$status" == 200 ]] && grep -q "Invalid email or password." "$burst_dir/body.$i"; then
+    tried=$((tried + 1))
+  elif [[ "$status" == 429 ]] && grep -q "Too many failed login attempts" "$burst_dir/body.$i"; then
+    throttled=$((throttled + 1))
+  else
+    other=$((other + 1))
+  fi
+done
+echo "  (burst of $BURST: $tried password checks, $throttled throttled, $other other)"
+((tried == 5 && throttled == BURST - 5 && other == 0)) && pass ||
+  fail "of $BURST parallel guesses exactly 5 are checked and the rest get 429 (got $tried checked, $throttled throttled, $other other)"
+B="$TB1"
+E2E_BASE="$B"
+carol="$(new_browser)"
+login "$carol" carol@example.com "$BOB_PW"
+expect_status 429 "after the burst even carol's right password waits"
 B="$MAIN_B"
 E2E_BASE="$B"
 

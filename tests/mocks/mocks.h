@@ -18,6 +18,8 @@ class MockUserRepository : public domain::UserRepository {
   MOCK_METHOD(std::optional<domain::User>, find_by_email, (std::string_view), (override));
   MOCK_METHOD(std::optional<domain::User>, find_by_id, (domain::UserId), (override));
   MOCK_METHOD(bool, update_password_hash, (domain::UserId, std::string_view), (override));
+  MOCK_METHOD(bool, replace_password_hash, (domain::UserId, std::string_view, std::string_view),
+              (override));
   MOCK_METHOD(domain::UserId, add, (std::string_view, std::string_view, std::string_view),
               (override));
   MOCK_METHOD(std::vector<domain::User>, list, (), (override));
@@ -49,8 +51,9 @@ class MockLoginThrottleStore : public domain::LoginThrottleStore {
  public:
   MockLoginThrottleStore();
   ~MockLoginThrottleStore() override;
-  MOCK_METHOD(domain::ThrottleState, get, (std::string_view), (override));
-  MOCK_METHOD(void, record_failure, (std::string_view, std::int64_t, std::int64_t), (override));
+  MOCK_METHOD(domain::ThrottleCounters, get, (std::string_view, std::string_view), (override));
+  MOCK_METHOD(domain::ThrottleState, record_failure, (std::string_view, std::int64_t, std::int64_t),
+              (override));
   MOCK_METHOD(void, reset, (std::string_view), (override));
 };
 

@@ -24,12 +24,17 @@ class AuthServiceTest : public ::testing::Test {
         clock_, "dummy");
   }
 
-  void expect_no_prior_failures() {
-    EXPECT_CALL(throttle_, get(_)).Times(2).WillRepeatedly(Return(ThrottleState{}));
+  // A clean account and address; the attempt is counted against the account before the
+  // password is checked, and nobody else's was counted in between.
+  void expect_clean_attempt(const std::string& email, const std::string& address) {
+    EXPECT_CALL(throttle_, get("account:" + email, "address:" + address))
+        .WillOnce(Return(ThrottleCounters{}));
+    EXPECT_CALL(throttle_, record_failure("account:" + email, clock_.now(), 3600))
+        .WillOnce(Return(ThrottleState{1, clock_.now()}));
   }
-  void expect_failure_counted(const std::string& email, const std::string& address) {
-    EXPECT_CALL(throttle_, record_failure("account:" + email, clock_.now(), 3600));
-    EXPECT_CALL(throttle_, record_failure("address:" + address, clock_.now(), 3600));
+  void expect_address_failure_counted(const std::string& address) {
+    EXPECT_CALL(throttle_, record_failure("address:" + address, clock_.now(), 3600))
+        .WillOnce(Return(ThrottleState{1, clock_.now()}));
   }
 
   StrictMock<testing::MockUserRepository> users_;
@@ -42,8 +47,8 @@ class AuthServiceTest : public ::testing::Test {
 };
 
 TEST_F(AuthServiceTest, UnknownEmailCostsOneVerifyAgainstTheDummyHash) {
-  expect_no_prior_failures();
-  expect_failure_counted("nobody@example.com", "10.0.0.1");
+  expect_clean_attempt("nobody@example.com", "10.0.0.1");
+  expect_address_failure_counted("10.0.0.1");
   EXPECT_CALL(users_, find_by_email("nobody@example.com")).WillOnce(Return(std::nullopt));
   EXPECT_CALL(hasher_, verify("dummy-hash", "corn")).WillOnce(Return(false));
   EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginFailed)));
@@ -53,8 +58,8 @@ TEST_F(AuthServiceTest, UnknownEmailCostsOneVerifyAgainstTheDummyHash) {
 }
 
 TEST_F(AuthServiceTest, DummyHashNeverLogsAnyoneIn) {
-  expect_no_prior_failures();
-  expect_failure_counted("x@example.com", "");
+  expect_clean_attempt("x@example.com", "");
+  expect_address_failure_counted("");
   // Even if the dummy verify were to succeed, an unknown email is not a login.
   EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
   EXPECT_CALL(hasher_, verify("dummy-hash", _)).WillOnce(Return(true));
@@ -64,8 +69,8 @@ TEST_F(AuthServiceTest, DummyHashNeverLogsAnyoneIn) {
 }
 
 TEST_F(AuthServiceTest, WrongPasswordFails) {
-  expect_no_prior_failures();
-  expect_failure_counted("paul@example.com", "");
+  expect_clean_attempt("paul@example.com", "");
+  expect_address_failure_counted("");
   EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
   EXPECT_CALL(hasher_, verify("real-hash", "wrong")).WillOnce(Return(false));
   EXPECT_CALL(events_, record(Field(&AuthEvent::account, "paul@example.com")));
@@ -74,7 +79,7 @@ TEST_F(AuthServiceTest, WrongPasswordFails) {
 }
 
 TEST_F(AuthServiceTest, RightPasswordSucceedsWithoutRehashWhenCurrent) {
-  expect_no_prior_failures();
+  expect_clean_attempt("paul@example.com", "");
   EXPECT_CALL(throttle_, reset("account:paul@example.com"));
   EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
   EXPECT_CALL(hasher_, verify("real-hash", "corn")).WillOnce(Return(true));
@@ -86,21 +91,66 @@ TEST_F(AuthServiceTest, RightPasswordSucceedsWithoutRehashWhenCurrent) {
 }
 
 TEST_F(AuthServiceTest, OutdatedHashIsUpgradedOnSuccess) {
-  expect_no_prior_failures();
+  expect_clean_attempt("paul@example.com", "");
   EXPECT_CALL(throttle_, reset("account:paul@example.com"));
   EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
   EXPECT_CALL(hasher_, verify("real-hash", "corn")).WillOnce(Return(true));
   EXPECT_CALL(hasher_, needs_rehash("real-hash")).WillOnce(Return(true));
   EXPECT_CALL(hasher_, hash("corn")).WillOnce(Return("stronger-hash"));
-  EXPECT_CALL(users_, update_password_hash(7, "stronger-hash")).WillOnce(Return(true));
+  EXPECT_CALL(users_, replace_password_hash(7, "real-hash", "stronger-hash"))
+      .WillOnce(Return(true));
   EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginOk)));
-  EXPECT_EQ(service_->authenticate("paul@example.com", "corn", "").result, LoginResult::Success);
+  const auto outcome = service_->authenticate("paul@example.com", "corn", "");
+  ASSERT_EQ(outcome.result, LoginResult::Success);
+  EXPECT_EQ(outcome.user->password_hash, "stronger-hash");
+}
+
+TEST_F(AuthServiceTest, UpgradeNeverOverwritesAPasswordChangedMeanwhile) {
+  expect_clean_attempt("paul@example.com", "");
+  EXPECT_CALL(throttle_, reset("account:paul@example.com"));
+  EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
+  EXPECT_CALL(hasher_, verify("real-hash", "corn")).WillOnce(Return(true));
+  EXPECT_CALL(hasher_, needs_rehash("real-hash")).WillOnce(Return(true));
+  EXPECT_CALL(hasher_, hash("corn")).WillOnce(Return("stronger-hash"));
+  // `authctl user passwd` replaced the hash after it was read: the swap finds another hash.
+  EXPECT_CALL(users_, replace_password_hash(7, "real-hash", "stronger-hash"))
+      .WillOnce(Return(false));
+  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginOk)));
+  const auto outcome = service_->authenticate("paul@example.com", "corn", "");
+  ASSERT_EQ(outcome.result, LoginResult::Success);
+  EXPECT_EQ(outcome.user->password_hash, "real-hash");
+}
+
+TEST_F(AuthServiceTest, ParallelAttemptsPastTheCheckGetNoMoreTriesThanASequence) {
+  // Four failures so far. Two attempts both passed the check; this one was counted second
+  // (the count says 6, not 5): it is throttled without a password check or a user lookup.
+  EXPECT_CALL(throttle_, get("account:paul@example.com", "address:10.0.0.1"))
+      .WillOnce(Return(ThrottleCounters{ThrottleState{4, clock_.now() - 30}, {}}));
+  EXPECT_CALL(throttle_, record_failure("account:paul@example.com", clock_.now(), 3600))
+      .WillOnce(Return(ThrottleState{6, clock_.now()}));
+  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginThrottled)));
+  const auto outcome = service_->authenticate("paul@example.com", "corn", "10.0.0.1");
+  EXPECT_EQ(outcome.result, LoginResult::Throttled);
+  EXPECT_EQ(outcome.retry_after_seconds, 60);
+  EXPECT_FALSE(outcome.user);
+}
+
+TEST_F(AuthServiceTest, TheFifthTryCountedAloneStillChecksThePassword) {
+  EXPECT_CALL(throttle_, get("account:paul@example.com", "address:10.0.0.1"))
+      .WillOnce(Return(ThrottleCounters{ThrottleState{4, clock_.now() - 30}, {}}));
+  EXPECT_CALL(throttle_, record_failure("account:paul@example.com", clock_.now(), 3600))
+      .WillOnce(Return(ThrottleState{5, clock_.now()}));
+  EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
+  EXPECT_CALL(hasher_, verify("real-hash", "wrong")).WillOnce(Return(false));
+  expect_address_failure_counted("10.0.0.1");
+  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginFailed)));
+  EXPECT_EQ(service_->authenticate("paul@example.com", "wrong", "10.0.0.1").result,
+            LoginResult::InvalidCredentials);
 }
 
 TEST_F(AuthServiceTest, SixthTryIsThrottledEvenWithTheRightPasswordAndChecksNothing) {
-  EXPECT_CALL(throttle_, get("account:paul@example.com"))
-      .WillOnce(Return(ThrottleState{5, clock_.now() - 10}));
-  EXPECT_CALL(throttle_, get("address:10.0.0.1")).WillOnce(Return(ThrottleState{5, 0}));
+  EXPECT_CALL(throttle_, get("account:paul@example.com", "address:10.0.0.1"))
+      .WillOnce(Return(ThrottleCounters{ThrottleState{5, clock_.now() - 10}, ThrottleState{5, 0}}));
   EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginThrottled)));
   const auto outcome = service_->authenticate("paul@example.com", "corn", "10.0.0.1");
   EXPECT_EQ(outcome.result, LoginResult::Throttled);
@@ -109,9 +159,8 @@ TEST_F(AuthServiceTest, SixthTryIsThrottledEvenWithTheRightPasswordAndChecksNoth
 }
 
 TEST_F(AuthServiceTest, UnknownEmailIsThrottledExactlyLikeAKnownOne) {
-  EXPECT_CALL(throttle_, get("account:nobody@example.com"))
-      .WillOnce(Return(ThrottleState{5, clock_.now()}));
-  EXPECT_CALL(throttle_, get("address:10.0.0.1")).WillOnce(Return(ThrottleState{}));
+  EXPECT_CALL(throttle_, get("account:nobody@example.com", "address:10.0.0.1"))
+      .WillOnce(Return(ThrottleCounters{ThrottleState{5, clock_.now()}, {}}));
   EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginThrottled)));
   const auto outcome = service_->authenticate("nobody@example.com", "corn", "10.0.0.1");
   EXPECT_EQ(outcome.result, LoginResult::Throttled);
@@ -119,8 +168,8 @@ TEST_F(AuthServiceTest, UnknownEmailIsThrottledExactlyLikeAKnownOne) {
 }
 
 TEST_F(AuthServiceTest, BusyAddressIsThrottledAcrossAccounts) {
-  EXPECT_CALL(throttle_, get("account:paul@example.com")).WillOnce(Return(ThrottleState{}));
-  EXPECT_CALL(throttle_, get("address:10.0.0.9")).WillOnce(Return(ThrottleState{21, clock_.now()}));
+  EXPECT_CALL(throttle_, get("account:paul@example.com", "address:10.0.0.9"))
+      .WillOnce(Return(ThrottleCounters{{}, ThrottleState{21, clock_.now()}}));
   EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginThrottled)));
   EXPECT_EQ(service_->authenticate("paul@example.com", "corn", "10.0.0.9").retry_after_seconds,
             120);
@@ -128,13 +177,20 @@ TEST_F(AuthServiceTest, BusyAddressIsThrottledAcrossAccounts) {
 
 TEST_F(AuthServiceTest, OverlongThrottleKeysAreCutToTheColumnSize) {
   const std::string email(400, 'a');
-  EXPECT_CALL(throttle_, get(_)).Times(2).WillRepeatedly([](std::string_view key) {
-    EXPECT_LE(key.size(), 191U);
-    return ThrottleState{};
-  });
+  EXPECT_CALL(throttle_, get(_, _))
+      .WillOnce([](std::string_view account_key, std::string_view address_key) {
+        EXPECT_LE(account_key.size(), 191U);
+        EXPECT_LE(address_key.size(), 191U);
+        return ThrottleCounters{};
+      });
   EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
   EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(false));
-  EXPECT_CALL(throttle_, record_failure(_, _, _)).Times(2);
+  EXPECT_CALL(throttle_, record_failure(_, _, _))
+      .Times(2)
+      .WillRepeatedly([](std::string_view key, std::int64_t now, std::int64_t) {
+        EXPECT_LE(key.size(), 191U);
+        return ThrottleState{1, now};
+      });
   EXPECT_CALL(events_, record(_));
   static_cast<void>(service_->authenticate(email, "x", "10.0.0.1"));
 }
@@ -145,17 +201,20 @@ TEST_F(AuthServiceTest, OverlongMultibyteKeysAreCutBetweenCharacters) {
     email += "\xF0\x9F\x98\x80";  // a 4-byte character: 240 bytes in all
   }
   email += "@a.bc";
-  EXPECT_CALL(throttle_, get(_)).Times(2).WillRepeatedly([](std::string_view key) {
+  EXPECT_CALL(throttle_, get(_, _)).WillOnce([](std::string_view key, std::string_view) {
     EXPECT_LE(key.size(), 191U);
     // The key ends on a whole character: its last lead byte has all its continuation bytes.
     const auto lead = key.find_last_of("\xF0");
-    EXPECT_TRUE(lead == std::string_view::npos || key.size() - lead == 4 ||
-                key.substr(0, 8) == "address:");
-    return ThrottleState{};
+    EXPECT_TRUE(lead == std::string_view::npos || key.size() - lead == 4);
+    return ThrottleCounters{};
   });
   EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
   EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(false));
-  EXPECT_CALL(throttle_, record_failure(_, _, _)).Times(2);
+  EXPECT_CALL(throttle_, record_failure(_, _, _))
+      .Times(2)
+      .WillRepeatedly([](std::string_view, std::int64_t now, std::int64_t) {
+        return ThrottleState{1, now};
+      });
   EXPECT_CALL(events_, record(_));
   static_cast<void>(service_->authenticate(email, "x", "10.0.0.1"));
 }

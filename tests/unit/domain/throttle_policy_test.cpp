@@ -109,5 +109,49 @@ INSTANTIATE_TEST_SUITE_P(
         ThrottleCase{"the elapsed time saturates", {kMax, kMin}, kMax, kDefaults, allowed()},
         ThrottleCase{"negative failures", {-5, kNow}, kNow, kDefaults, allowed()}));
 
+// An attempt counted before its password check: how many tries a burst of parallel attempts
+// gets, compared with the same attempts one after another.
+void expect_decision(const ThrottleDecision& got, const ThrottleDecision& expected) {
+  EXPECT_EQ(got.allowed, expected.allowed);
+  EXPECT_EQ(got.retry_after_seconds, expected.retry_after_seconds);
+}
+
+TEST(DecideCountedAttempt, AloneTheCheckStands) {
+  // Four earlier failures, counted fifth: as allowed as the check said.
+  expect_decision(decide_counted_attempt({4, kNow - 10}, {5, kNow}, kNow, kDefaults), allowed());
+  // Five failures whose wait is over: the sixth try may go ahead.
+  expect_decision(decide_counted_attempt({5, kNow - 60}, {6, kNow}, kNow, kDefaults), allowed());
+}
+
+TEST(DecideCountedAttempt, AfterAForgottenCountTheFirstTryIsAlone) {
+  expect_decision(decide_counted_attempt({9, kNow - 3601}, {1, kNow}, kNow, kDefaults), allowed());
+}
+
+TEST(DecideCountedAttempt, InABurstOnlyTheFirstFiveGetATry) {
+  // Sixteen attempts all passed the check on a clean account, then were counted 1..16.
+  int tries = 0;
+  for (std::int64_t counted = 1; counted <= 16; ++counted) {
+    const auto decision = decide_counted_attempt({0, 0}, {counted, kNow}, kNow, kDefaults);
+    if (decision.allowed) {
+      ++tries;
+    } else {
+      EXPECT_GE(decision.retry_after_seconds, 60);
+    }
+  }
+  EXPECT_EQ(tries, 5);
+}
+
+TEST(DecideCountedAttempt, OnceTheWaitIsOverABurstGetsOneTry) {
+  // Five failures, the minute is up: all of a burst pass the check; only the first counted goes.
+  expect_decision(decide_counted_attempt({5, kNow - 60}, {6, kNow}, kNow, kDefaults), allowed());
+  expect_decision(decide_counted_attempt({5, kNow - 60}, {7, kNow}, kNow, kDefaults), wait(120));
+  expect_decision(decide_counted_attempt({5, kNow - 60}, {8, kNow}, kNow, kDefaults), wait(240));
+}
+
+TEST(DecideCountedAttempt, ACountResetMeanwhileByASuccessIsNoBurst) {
+  // Someone logged in between the check and the count: the account starts over.
+  expect_decision(decide_counted_attempt({4, kNow - 5}, {1, kNow}, kNow, kDefaults), allowed());
+}
+
 }  // namespace
 }  // namespace authfcgi::domain

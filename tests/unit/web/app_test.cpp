@@ -38,8 +38,8 @@ class AppTest : public ::testing::Test {
         AppDependencies{users_, sessions_, tokens_, throttle_, hasher_, clock_, random_, events_,
                         keys_, renderer_, config::SessionConfig{}, config::ThrottleConfig{}});
     // Throttling has its own tests below and in AuthServiceTest; here it never objects.
-    ON_CALL(throttle_, get(_)).WillByDefault(Return(domain::ThrottleState{}));
-    EXPECT_CALL(throttle_, get(_)).Times(AnyNumber());
+    ON_CALL(throttle_, get(_, _)).WillByDefault(Return(domain::ThrottleCounters{}));
+    EXPECT_CALL(throttle_, get(_, _)).Times(AnyNumber());
     EXPECT_CALL(throttle_, record_failure(_, _, _)).Times(AnyNumber());
     EXPECT_CALL(throttle_, reset(_)).Times(AnyNumber());
     EXPECT_CALL(events_, record(_)).Times(AnyNumber());
@@ -429,8 +429,8 @@ TEST_F(AppTest, TamperedSessionCookieIsAnonymousNotAnError) {
 }
 
 TEST_F(AppTest, ThrottledLoginIs429WithRetryAfterAndNoLogin) {
-  EXPECT_CALL(throttle_, get("account:paul@example.com"))
-      .WillRepeatedly(Return(domain::ThrottleState{5, clock_.now()}));
+  EXPECT_CALL(throttle_, get("account:paul@example.com", _))
+      .WillRepeatedly(Return(domain::ThrottleCounters{domain::ThrottleState{5, clock_.now()}, {}}));
   const auto response = send(login_post("paul@example.com", "corn"));
   EXPECT_EQ(response.status, 429);
   EXPECT_EQ(response.header("Retry-After"), "60");
