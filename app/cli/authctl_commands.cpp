@@ -315,7 +315,8 @@ std::string authctl_usage() {
          "  2  no user with that email\n"
          "  3  a user with that email or username already exists\n"
          "  4  the database is unavailable\n"
-         "  5  other failure (e.g. a migration file cannot be read)\n";
+         "  5  other failure (e.g. a migration file cannot be read, or another migration\n"
+         "     held the migration lock for 30 s: the message says who and how to clear it)\n";
 }
 
 int run_authctl(const std::vector<std::string>& args, AuthctlContext& ctx) {

@@ -19,7 +19,7 @@ constexpr int kExitUsage = 1;      // bad arguments or bad input (email, usernam
 constexpr int kExitNotFound = 2;   // no user with that email
 constexpr int kExitDuplicate = 3;  // the email or username is taken
 constexpr int kExitDatabase = 4;   // the database is unavailable
-constexpr int kExitFailure = 5;    // anything else (e.g. a migration file cannot be read)
+constexpr int kExitFailure = 5;    // anything else (a migration file cannot be read, lock held)
 
 // Everything the commands touch, injected so they run against mocks in tests.
 struct AuthctlContext {

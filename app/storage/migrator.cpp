@@ -1,14 +1,21 @@
 #include "storage/migrator.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 #include "domain/errors.h"
@@ -18,10 +25,7 @@ namespace authfcgi::storage {
 namespace {
 
 constexpr const char* kLockName = "authfcgi_migrate";
-// The connection's read timeout is 5 s, so one GET_LOCK must wait less than that; we poll in
-// short waits until the overall deadline instead of one 30 s wait.
 constexpr int kLockPollSeconds = 2;
-constexpr auto kLockDeadline = std::chrono::seconds(30);
 
 // "007_add_index.sql" -> 7; nullopt for any other name (editor backups, READMEs).
 std::optional<int> version_of(const std::string& file_name) {
@@ -112,20 +116,37 @@ std::vector<std::string> split_statements(const std::string& script) {
   return statements;
 }
 
-// Holds the server-side named lock so two migrators (two hosts, two deploys) never interleave.
-// The server also frees it when the connection dies, so a crash cannot leave it held.
-class MigrationLock {
+// The server's error codes that mean "somebody else got the lock row first": a duplicate key
+// (the row is there), or on Galera a certification conflict or brute-force abort (both nodes
+// inserted it at once; the other one won) and a lock wait that ran out.
+constexpr int kErrDuplicateKey = 1062;
+constexpr int kErrLockWaitTimeout = 1205;
+constexpr int kErrDeadlock = 1213;
+constexpr auto kLockRowPoll = std::chrono::milliseconds(500);
+
+using Clock = std::chrono::steady_clock;
+
+std::string seconds_text(std::chrono::milliseconds wait) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(wait).count()) + " s";
+}
+
+// Holds the server-side named lock. The server also frees it when the connection dies, so a
+// crash cannot leave it held. Local to one node on Galera: used on plain servers only.
+class NamedLock {
  public:
-  explicit MigrationLock(MysqlConnection& connection) : connection_(connection) {
-    const auto deadline = std::chrono::steady_clock::now() + kLockDeadline;
-    while (!try_acquire()) {
-      if (std::chrono::steady_clock::now() >= deadline) {
-        throw domain::StorageUnavailable("another migration holds the lock " +
-                                         std::string(kLockName));
+  NamedLock(MysqlConnection& connection, std::chrono::milliseconds wait) : connection_(connection) {
+    const auto deadline = Clock::now() + wait;
+    while (!try_acquire(deadline)) {
+      if (Clock::now() >= deadline) {
+        throw MigrationLockHeld(
+            "another migration holds the lock (the server's named lock " + std::string(kLockName) +
+            "; waited " + seconds_text(wait) +
+            "). The server frees it when that migration ends or its connection closes: try "
+            "again later.");
       }
     }
   }
-  ~MigrationLock() {
+  ~NamedLock() {
     try {
       connection_.with_statement("SELECT RELEASE_LOCK(?)", [](sql::PreparedStatement& statement) {
         statement.setString(1, kLockName);
@@ -135,15 +156,19 @@ class MigrationLock {
       // Nothing to do: if the connection is gone, the server has released the lock already.
     }
   }
-  MigrationLock(const MigrationLock&) = delete;
-  MigrationLock& operator=(const MigrationLock&) = delete;
+  NamedLock(const NamedLock&) = delete;
+  NamedLock& operator=(const NamedLock&) = delete;
 
  private:
-  bool try_acquire() {
+  bool try_acquire(Clock::time_point deadline) {
+    // The connection's read timeout is 5 s, so one GET_LOCK must wait less than that; we poll
+    // in short waits until the deadline instead of one long wait.
+    const auto left = std::chrono::ceil<std::chrono::seconds>(deadline - Clock::now()).count();
+    const int wait = static_cast<int>(std::clamp<long long>(left, 0, kLockPollSeconds));
     bool acquired = false;
     connection_.with_statement("SELECT GET_LOCK(?, ?)", [&](sql::PreparedStatement& statement) {
       statement.setString(1, kLockName);
-      statement.setInt(2, kLockPollSeconds);
+      statement.setInt(2, wait);
       const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
       acquired = rows->next() && !rows->isNull(1) && rows->getInt(1) == 1;
     });
@@ -152,6 +177,133 @@ class MigrationLock {
 
   MysqlConnection& connection_;
 };
+
+// "web1 pid 1234": enough for an operator to find the process that holds a lock row.
+std::string holder_name() {
+  std::array<char, 256> host{};
+  if (::gethostname(host.data(), host.size() - 1) != 0) {
+    host = {};
+  }
+  const std::string name = host[0] != '\0' ? host.data() : "unknown-host";
+  return name + " pid " + std::to_string(::getpid());
+}
+
+// Unique per acquisition, so the release deletes our row only, never one that an operator
+// cleared as stale and another migrator then took.
+std::string random_token() {
+  std::random_device random;
+  std::ostringstream token;
+  for (int i = 0; i < 4; ++i) {
+    token << std::hex << std::setw(8) << std::setfill('0') << random();
+  }
+  return token.str();
+}
+
+// Holds row id 1 of schema_migration_lock. The INSERT is its own (autocommit) transaction, so
+// on Galera it is certified cluster-wide before it returns: of two nodes inserting at once,
+// exactly one succeeds. Once it has committed, this node has also applied every write set
+// ordered before it (Galera commits in total order), so the schema_version read afterwards
+// sees whatever the previous holder applied on any node.
+class LockRow {
+ public:
+  LockRow(MysqlConnection& connection, std::chrono::milliseconds wait)
+      : connection_(connection), token_(random_token()) {
+    connection_.execute(std::string("CREATE TABLE IF NOT EXISTS ") + kMigrationLockTable +
+                        " ("
+                        "id TINYINT UNSIGNED NOT NULL PRIMARY KEY, "
+                        "holder VARCHAR(255) NOT NULL, "
+                        "token CHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, "
+                        "acquired_at DATETIME NOT NULL"
+                        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+    const auto deadline = Clock::now() + wait;
+    while (!try_insert()) {
+      const auto now = Clock::now();
+      if (now >= deadline) {
+        throw MigrationLockHeld(held_message(wait));
+      }
+      std::this_thread::sleep_for(std::min<Clock::duration>(kLockRowPoll, deadline - now));
+    }
+  }
+  ~LockRow() {
+    // A failed migration statement drops the connection; the next use reconnects, so a second
+    // try covers that. If the database stays unreachable the row stays, and the next migrate
+    // says how to clear it.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      try {
+        connection_.with_statement(
+            std::string("DELETE FROM ") + kMigrationLockTable + " WHERE id = 1 AND token = ?",
+            [&](sql::PreparedStatement& statement) {
+              statement.setString(1, token_);
+              statement.executeUpdate();
+            });
+        return;
+      } catch (const std::exception&) {
+        // Try once more on a fresh connection.
+      }
+    }
+  }
+  LockRow(const LockRow&) = delete;
+  LockRow& operator=(const LockRow&) = delete;
+
+ private:
+  bool try_insert() {
+    bool inserted = false;
+    connection_.with_statement(
+        std::string("INSERT INTO ") + kMigrationLockTable +
+            " (id, holder, token, acquired_at) VALUES (1, ?, ?, UTC_TIMESTAMP())",
+        [&](sql::PreparedStatement& statement) {
+          statement.setString(1, holder_name());
+          statement.setString(2, token_);
+          try {
+            statement.executeUpdate();
+            inserted = true;
+          } catch (const sql::SQLException& error) {
+            const int code = error.getErrorCode();
+            if (code != kErrDuplicateKey && code != kErrDeadlock && code != kErrLockWaitTimeout) {
+              throw;
+            }
+          }
+        });
+    return inserted;
+  }
+
+  std::string held_message(std::chrono::milliseconds wait) {
+    std::string holder = "a migration that released it just now";
+    connection_.with_statement(
+        std::string("SELECT holder, DATE_FORMAT(acquired_at, '%Y-%m-%d %H:%i:%s'), "
+                    "TIMESTAMPDIFF(SECOND, acquired_at, UTC_TIMESTAMP()) FROM ") +
+            kMigrationLockTable + " WHERE id = 1",
+        [&](sql::PreparedStatement& statement) {
+          const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+          if (rows->next()) {
+            holder = rows->getString(1) + " (since " + rows->getString(2) + " UTC, " +
+                     std::to_string(rows->getInt64(3)) + " s ago)";
+          }
+        });
+    return "another migration holds the lock: " + holder + ", in table " + kMigrationLockTable +
+           " (waited " + seconds_text(wait) +
+           "). If that process is gone (killed during a migration), clear the lock with "
+           "`DELETE FROM " +
+           kMigrationLockTable +
+           " WHERE id = 1;` and run authctl db migrate again: it completes a half-applied file.";
+  }
+
+  MysqlConnection& connection_;
+  std::string token_;
+};
+
+// The value of a server variable, or "" when the server does not have it. SHOW never fails for
+// an unknown variable (a SELECT @@name would).
+std::string variable(MysqlConnection& connection, const std::string& show) {
+  std::string value;
+  connection.with_statement(show, [&](sql::PreparedStatement& statement) {
+    const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+    if (rows->next()) {
+      value = rows->getString(2);
+    }
+  });
+  return value;
+}
 
 std::set<int> applied_versions(MysqlConnection& connection) {
   std::set<int> versions;
@@ -167,13 +319,40 @@ std::set<int> applied_versions(MysqlConnection& connection) {
 
 }  // namespace
 
-Migrator::Migrator(MysqlConnection& connection, std::string sql_dir)
-    : connection_(connection), sql_dir_(std::move(sql_dir)) {}
+bool is_galera_node(MysqlConnection& connection) {
+  return variable(connection, "SHOW GLOBAL VARIABLES LIKE 'wsrep_on'") == "ON";
+}
+
+Migrator::Migrator(MysqlConnection& connection, std::string sql_dir, MigratorOptions options)
+    : connection_(connection), sql_dir_(std::move(sql_dir)), options_(options) {}
 
 std::vector<int> Migrator::migrate() {
   // Read the files first: a wrong directory should fail before touching the database.
   const auto files = migration_files(sql_dir_);
-  const MigrationLock lock(connection_);
+  const bool galera = is_galera_node(connection_);
+  if (galera) {
+    // Under RSU a node applies DDL to itself only, while the schema_version rows replicate:
+    // the other nodes would be recorded as migrated without the change.
+    const auto osu = variable(connection_, "SHOW VARIABLES LIKE 'wsrep_OSU_method'");
+    if (osu != "TOI") {
+      throw std::runtime_error(
+          "this Galera node runs DDL with wsrep_OSU_method = " + osu +
+          ", which changes this node only; migrate with TOI (the default): SET GLOBAL "
+          "wsrep_OSU_method = 'TOI', or remove the setting from the node's configuration");
+    }
+  }
+  auto method = options_.lock_method;
+  if (method == MigrationLockMethod::automatic) {
+    method = galera ? MigrationLockMethod::lock_table : MigrationLockMethod::named_lock;
+  }
+  // Exactly one of them is engaged until the end of this function, on every path.
+  std::optional<NamedLock> named_lock;
+  std::optional<LockRow> lock_row;
+  if (method == MigrationLockMethod::lock_table) {
+    lock_row.emplace(connection_, options_.lock_wait);
+  } else {
+    named_lock.emplace(connection_, options_.lock_wait);
+  }
   connection_.execute(
       "CREATE TABLE IF NOT EXISTS schema_version ("
       "version INT NOT NULL PRIMARY KEY, "
