@@ -264,6 +264,13 @@ void worker_loop(int listen_fd, StopState& state, const HandlerFactory& factory,
 
 }  // namespace
 
+void hold_stop_signals() {
+  const sigset_t set = stop_signals();
+  if (::pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) {
+    throw std::runtime_error("pthread_sigmask failed");
+  }
+}
+
 Server::Server(ServerOptions options, HandlerFactory factory)
     : options_(std::move(options)), factory_(std::move(factory)) {}
 

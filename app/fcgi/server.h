@@ -26,6 +26,12 @@ struct ServerOptions {
   std::size_t max_body_bytes = 64 * 1024;
 };
 
+// Holds SIGTERM/SIGINT for the calling thread and every thread it creates later. Called first
+// thing in main: a stop signal that arrives while the worker starts (reading its configuration,
+// connecting) then waits for Server::run, which stops cleanly with exit 0, instead of killing
+// the process with the default action.
+void hold_stop_signals();
+
 // The FastCGI accept loop. SIGTERM/SIGINT: stop accepting, finish requests in flight, return 0.
 class Server {
  public:
