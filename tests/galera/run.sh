@@ -34,23 +34,8 @@ PROVIDER="${AUTHFCGI_GALERA_PROVIDER:-/usr/lib/galera/libgalera_smm.so}"
 command -v rsync >/dev/null 2>&1 || af_die "rsync is needed for the state transfer (apt-get install rsync)"
 command -v wsrep_sst_rsync >/dev/null 2>&1 || af_die "wsrep_sst_rsync (mariadb-server) is missing"
 
-PASSED=0
-FAILED=0
-pass() {
-  PASSED=$((PASSED + 1))
-  printf 'PASS: %s\n' "$1"
-}
-fail() {
-  FAILED=$((FAILED + 1))
-  printf 'FAIL: %s\n' "$1"
-  [[ -z "${2:-}" ]] || printf '      %s\n' "$2"
-}
-# check WHAT COMMAND...: passes when COMMAND succeeds.
-check() {
-  local what="$1"
-  shift
-  if "$@"; then pass "$what"; else fail "$what"; fi
-}
+# shellcheck source=tests/lib/checks.sh
+source "$HERE/../lib/checks.sh"
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/authfcgi-galera.XXXXXX")"
 chmod 755 "$TMP"
@@ -241,7 +226,7 @@ probe_lock() { # NODE: GET_LOCK's answer, or the error text
 }
 first="$(probe_lock 1)"
 if [[ "$first" == *"GET_LOCK in cluster"* ]]; then
-  pass "GET_LOCK is refused on a Galera node: $first"
+  ok "GET_LOCK is refused on a Galera node: $first"
 else
   # Hold the lock on node 1 for a few seconds and ask node 2 for it meanwhile.
   node_sql 1 -e "SELECT GET_LOCK('authfcgi_galera_probe', 0), SLEEP(8)" >/dev/null 2>&1 &
@@ -254,11 +239,11 @@ else
   done
   second="$(probe_lock 2)"
   if [[ "$held" != NULL && "$second" == 1 ]]; then
-    pass "GET_LOCK held on node 1 is granted on node 2 as well: it is local to one node"
+    ok "GET_LOCK held on node 1 is granted on node 2 as well: it is local to one node"
   elif [[ "$second" == *"GET_LOCK in cluster"* ]]; then
-    pass "GET_LOCK is refused on a Galera node: $second"
+    ok "GET_LOCK is refused on a Galera node: $second"
   else
-    fail "GET_LOCK should be refused or node-local on Galera" "node 1 holder: $held; node 2: $second"
+    bad "GET_LOCK should be refused or node-local on Galera" "node 1 holder: $held; node 2: $second"
   fi
   kill -TERM "${BACKGROUND[-1]}" 2>/dev/null || true
 fi
@@ -337,9 +322,9 @@ migrate_both first
 check "both concurrent runs exit 0 (node 1: $RC1, node 2: $RC2)" test "$RC1:$RC2" = 0:0
 applied="$(applied_by first)"
 if [[ "$applied" == "$EXPECTED" ]]; then
-  pass "each migration was applied once between the two runs ($applied) in $((SECONDS - start)) s"
+  ok "each migration was applied once between the two runs ($applied) in $((SECONDS - start)) s"
 else
-  fail "each migration applied once: expected $EXPECTED, got '$applied'" "$(show_logs first)"
+  bad "each migration applied once: expected $EXPECTED, got '$applied'" "$(show_logs first)"
 fi
 for node in 1 2; do
   schema="$(schema_on "$node" | tr '\t' ' ' | sed 's/ $//')"
@@ -363,9 +348,9 @@ check "with a stale lock row both runs stop with exit code 5 (node 1: $RC1, node
 for node in 1 2; do
   if grep -q "deploy-host pid 4242" "$TMP/stale.node$node.log" &&
     grep -q "DELETE FROM schema_migration_lock WHERE id = 1;" "$TMP/stale.node$node.log"; then
-    pass "node $node's message names the holder and the DELETE that clears it"
+    ok "node $node's message names the holder and the DELETE that clears it"
   else
-    fail "node $node's message names the holder and the fix" "$(tr '\n' ' ' <"$TMP/stale.node$node.log")"
+    bad "node $node's message names the holder and the fix" "$(tr '\n' ' ' <"$TMP/stale.node$node.log")"
   fi
 done
 check "nothing was applied while the lock was held" \
@@ -390,18 +375,18 @@ rc=0
 timeout 60 "$AUTHCTL" --config "$TMP/node2.conf" db migrate >"$TMP/rsu.log" 2>&1 || rc=$?
 node_sql 2 -e "SET GLOBAL wsrep_OSU_method = 'TOI'"
 if ((rc == 5)) && grep -q "wsrep_OSU_method = RSU" "$TMP/rsu.log"; then
-  pass "a node with wsrep_OSU_method = RSU is refused (exit 5) with the reason"
+  ok "a node with wsrep_OSU_method = RSU is refused (exit 5) with the reason"
 else
-  fail "a node with wsrep_OSU_method = RSU is refused (exit $rc)" "$(tr '\n' ' ' <"$TMP/rsu.log")"
+  bad "a node with wsrep_OSU_method = RSU is refused (exit $rc)" "$(tr '\n' ' ' <"$TMP/rsu.log")"
 fi
 
 migrate_both again
 check "a third run on both nodes exits 0 (node 1: $RC1, node 2: $RC2)" test "$RC1:$RC2" = 0:0
 if grep -q "schema is up to date" "$TMP/again.node1.log" &&
   grep -q "schema is up to date" "$TMP/again.node2.log"; then
-  pass "both report the schema up to date"
+  ok "both report the schema up to date"
 else
-  fail "both report the schema up to date" "$(show_logs again)"
+  bad "both report the schema up to date" "$(show_logs again)"
 fi
 for node in 1 2; do
   schema="$(schema_on "$node" | tr '\t' ' ' | sed 's/ $//')"
@@ -417,10 +402,10 @@ if [[ -x "$DB_TESTS" ]]; then
     AUTHFCGI_TEST_DB_USER="$DB_USER" AUTHFCGI_TEST_DB_PASSWORD="$DB_PASSWORD" \
     AUTHFCGI_TEST_DB_NAME=authfcgi_test AUTHFCGI_TEST_DB_GALERA=1 \
     timeout 300 "$DB_TESTS" >"$TMP/db_tests.log" 2>&1; then
-    pass "the DB tests pass against Galera node 2 ($(grep -c '^\[       OK' "$TMP/db_tests.log") tests, $((SECONDS - start)) s)"
+    ok "the DB tests pass against Galera node 2 ($(grep -c '^\[       OK' "$TMP/db_tests.log") tests, $((SECONDS - start)) s)"
   else
-    fail "the DB tests against Galera node 2" "$(grep -E '^\[  FAILED|Failure|error' "$TMP/db_tests.log" | head -n 20)"
+    bad "the DB tests against Galera node 2" "$(grep -E '^\[  FAILED|Failure|error' "$TMP/db_tests.log" | head -n 20)"
   fi
 else
-  fail "the DB test binary is missing: $DB_TESTS"
+  bad "the DB test binary is missing: $DB_TESTS"
 fi

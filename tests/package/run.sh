@@ -60,19 +60,8 @@ done
 # ---------------------------------------------------------------------------------------------
 # Results
 
-PASSED=0
-FAILED=0
-ok() { PASSED=$((PASSED + 1)); }
-bad() {
-  FAILED=$((FAILED + 1))
-  printf 'FAIL: %s\n' "$*" >&2
-}
-# check WHAT COMMAND...: passes when COMMAND succeeds.
-check() {
-  local what="$1"
-  shift
-  if "$@"; then ok; else bad "$what"; fi
-}
+# shellcheck source=tests/lib/checks.sh
+source "$HERE/../lib/checks.sh"
 # require WHAT COMMAND...: as check, but nothing after it makes sense without it.
 require() {
   local what="$1"

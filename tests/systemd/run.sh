@@ -42,23 +42,8 @@ CG=""
 UNSHARE_PID=""
 SDPID=""
 LOOP_PIDS=()
-PASSED=0
-FAILED=0
-
-ok() {
-  PASSED=$((PASSED + 1))
-  printf 'ok   %s\n' "$*"
-}
-bad() {
-  FAILED=$((FAILED + 1))
-  printf 'FAIL %s\n' "$*"
-}
-# check WHAT COMMAND...: passes when COMMAND succeeds.
-check() {
-  local what="$1"
-  shift
-  if "$@"; then ok "$what"; else bad "$what"; fi
-}
+# shellcheck source=tests/lib/checks.sh
+source "$HERE/../lib/checks.sh"
 # expect_eq WHAT EXPECTED ACTUAL
 expect_eq() {
   if [[ "$3" == "$2" ]]; then ok "$1: $3"; else bad "$1: expected '$2', got '$3'"; fi
