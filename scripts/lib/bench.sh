@@ -122,3 +122,47 @@ bench_cgi_response() {
     END { printf "\r\n" }' >"$out"
   cat "$body" >>"$out"
 }
+
+# bench_cpu_ticks PID...: the user + system CPU ticks the processes have used so far.
+bench_cpu_ticks() {
+  local pid sum=0 fields
+  for pid in "$@"; do
+    [[ -r "/proc/$pid/stat" ]] || continue
+    # Fields after the ")" that ends the command name: 12th and 13th are utime and stime.
+    fields="$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null)" || continue
+    read -r -a parts <<<"$fields"
+    sum=$((sum + parts[11] + parts[12]))
+  done
+  printf '%s\n' "$sum"
+}
+
+# bench_wait_idle PID...: waits until the processes have used no CPU for 0.2 s (at most 15 s)
+# and prints how many milliseconds that took. A login run ends with requests still queued in
+# the workers (each process holds THREADS of them, one argon2id verify after the other); the
+# next run must not start on that leftover work.
+bench_wait_idle() {
+  local start now last ticks quiet=0 i
+  start="$(date +%s%N)"
+  last="$(bench_cpu_ticks "$@")"
+  for ((i = 0; i < 300 && quiet < 4; i++)); do
+    sleep 0.05
+    ticks="$(bench_cpu_ticks "$@")"
+    if ((ticks == last)); then quiet=$((quiet + 1)); else quiet=0; fi
+    last="$ticks"
+  done
+  now="$(date +%s%N)"
+  printf '%s\n' "$(((now - start) / 1000000))"
+}
+
+# bench_machine_ticks: CPU ticks every core has spent busy (user, nice, system, irq, softirq,
+# steal) since boot.
+bench_machine_ticks() {
+  awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# bench_us_per_request TICKS_BEFORE TICKS_AFTER REQUESTS: CPU microseconds per request.
+bench_us_per_request() {
+  awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    if (n + 0 <= 0) { print "-"; exit }
+    printf "%.0f", (b - a) * 1000000 / hz / n }'
+}
