@@ -19,10 +19,7 @@ constexpr int kPayloadTooLarge = 413;
 constexpr std::size_t kMaxMethodBytes = 16;
 constexpr std::string_view kHttpPrefix = "HTTP_";
 
-std::string_view param(const Params& params, const std::string& name) {
-  auto found = params.find(name);
-  return found == params.end() ? std::string_view{} : std::string_view{found->second};
-}
+std::string_view param(const Params& params, std::string_view name) { return params.get(name); }
 
 // Methods are upper-case tokens; anything else cannot match a route and is refused early.
 bool is_valid_method(std::string_view method) {
@@ -52,15 +49,27 @@ std::string header_name(std::string_view cgi_name) {
 
 }  // namespace
 
+std::optional<std::string_view> Params::find(std::string_view name) const {
+  for (const auto& [entry_name, value] : entries_) {
+    if (entry_name == name) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
 Params params_from_envp(const char* const* envp) {
+  constexpr std::size_t kTypicalParams = 32;
   Params params;
+  // One allocation for the usual number of params instead of several as the vector grows.
+  params.reserve(kTypicalParams);
   for (auto entry = envp; entry != nullptr && *entry != nullptr; ++entry) {
     std::string_view text(*entry);
     auto equals = text.find('=');
     if (equals == std::string_view::npos) {
       continue;
     }
-    params.emplace(std::string(text.substr(0, equals)), std::string(text.substr(equals + 1)));
+    params.add(text.substr(0, equals), text.substr(equals + 1));
   }
   return params;
 }
@@ -105,10 +114,10 @@ ReadResult read_request(const Params& params, std::string_view body, const Reque
   }
 
   std::size_t header_bytes = 0;
-  for (const auto& [name, value] : params) {
+  for (const auto& [name, value] : params.entries()) {
     if (name.starts_with(kHttpPrefix) && name.size() > kHttpPrefix.size()) {
       header_bytes += name.size() + value.size();
-      request.headers.emplace(header_name(name), value);
+      request.headers.emplace(header_name(name), std::string(value));
     }
   }
   auto uri = param(params, "REQUEST_URI");

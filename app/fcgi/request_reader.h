@@ -1,11 +1,12 @@
 #pragma once
 
 #include <cstddef>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "web/request.h"
 
@@ -13,8 +14,25 @@ struct FCGX_Stream;
 
 namespace authfcgi::fcgi {
 
-// FastCGI params (the CGI environment of one request) by name.
-using Params = std::map<std::string, std::string>;
+// FastCGI params (the CGI environment of one request) as views into strings that outlive it:
+// libfcgi's envp, valid until the request is finished. A request has a few dozen, so a lookup
+// scans them instead of copying each into a map; the first of repeated names wins.
+class Params {
+ public:
+  using Entry = std::pair<std::string_view, std::string_view>;
+
+  void reserve(std::size_t count) { entries_.reserve(count); }
+  void add(std::string_view name, std::string_view value) { entries_.emplace_back(name, value); }
+  [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const;
+  // The value, or "" when the param is absent.
+  [[nodiscard]] std::string_view get(std::string_view name) const {
+    return find(name).value_or(std::string_view{});
+  }
+  [[nodiscard]] const std::vector<Entry>& entries() const { return entries_; }
+
+ private:
+  std::vector<Entry> entries_;
+};
 
 // Input limits; anything beyond them is refused before the app sees the request.
 struct RequestLimits {
@@ -25,8 +43,8 @@ struct RequestLimits {
 // Either the parsed request or the status to refuse it with (400 or 413).
 using ReadResult = std::variant<web::Request, int>;
 
-// "NAME=value" strings (FCGX_Request::envp, a null-terminated array) into Params; entries
-// without '=' are skipped and the first of repeated names wins.
+// "NAME=value" strings (FCGX_Request::envp, a null-terminated array) into Params, which point
+// into them; entries without '=' are skipped.
 [[nodiscard]] Params params_from_envp(const char* const* envp);
 
 // The body length announced by CONTENT_LENGTH (0 when absent), or the status to refuse it

@@ -168,8 +168,7 @@ web::Response answer(FCGX_Request& request, const Params& params, const WorkerHa
 void serve_one(FCGX_Request& request, const WorkerHandlers& handlers, const RequestLimits& limits) {
   const auto params = params_from_envp(request.envp);
   const auto response = answer(request, params, handlers, limits);
-  auto method = params.find("REQUEST_METHOD");
-  const bool is_head = method != params.end() && method->second == "HEAD";
+  const bool is_head = params.get("REQUEST_METHOD") == "HEAD";
   write_response(request.out, response, is_head ? IncludeBody::No : IncludeBody::Yes);
 }
 

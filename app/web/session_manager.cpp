@@ -1,6 +1,7 @@
 #include "web/session_manager.h"
 
 #include <array>
+#include <span>
 
 #include "crypto/base64url.h"
 #include "crypto/hmac.h"
@@ -11,15 +12,14 @@ SessionManager::SessionManager(domain::SessionStore& store, const domain::Random
                                config::SessionConfig config)
     : store_(store), random_(random), config_(config) {}
 
-std::string SessionManager::random_token() const {
-  std::array<unsigned char, 32> bytes{};
-  random_.fill(bytes);
-  return crypto::base64url_encode(bytes);
-}
-
 void SessionManager::restart(domain::SessionState& session, std::int64_t now) const {
-  session.sid = random_token();
-  session.csrf_secret = random_token();
+  // Both secrets from one draw: one getrandom call per new session instead of two.
+  constexpr std::size_t kSecretBytes = 32;
+  std::array<unsigned char, 2 * kSecretBytes> bytes{};
+  random_.fill(bytes);
+  const std::span<const unsigned char> all(bytes);
+  session.sid = crypto::base64url_encode(all.first(kSecretBytes));
+  session.csrf_secret = crypto::base64url_encode(all.last(kSecretBytes));
   session.issued_at = now;
   session.user_id.reset();
 }

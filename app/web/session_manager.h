@@ -32,7 +32,6 @@ class SessionManager {
   void log_out(domain::SessionState& session, std::int64_t now);
 
  private:
-  [[nodiscard]] std::string random_token() const;
   void restart(domain::SessionState& session, std::int64_t now) const;
 
   domain::SessionStore& store_;

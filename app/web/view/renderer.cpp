@@ -1,9 +1,13 @@
 #include "web/view/renderer.h"
 
+#include <array>
+#include <charconv>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
+#include <vector>
 
 #include <kainjow/mustache.hpp>
 
@@ -47,6 +51,107 @@ data layout_data(const Layout& layout) {
   return values;
 }
 
+data login_data(const LoginPage& page) {
+  data values = layout_data(page.layout);
+  values.set("form_action", page.form_action);
+  values.set("csrf_token", page.csrf_token);
+  values.set("email", page.email);
+  values.set("remember_me", page.remember_me ? data::type::bool_true : data::type::bool_false);
+  values.set("email_errors", message_list(page.email_errors));
+  values.set("password_errors", message_list(page.password_errors));
+  values.set("email_has_errors",
+             page.email_errors.empty() ? data::type::bool_false : data::type::bool_true);
+  values.set("password_has_errors",
+             page.password_errors.empty() ? data::type::bool_false : data::type::bool_true);
+  // An empty string would still open a mustache section.
+  if (!page.notice.empty()) {
+    values.set("notice", page.notice);
+  }
+  return values;
+}
+
+// The string values a prerendered page leaves open, by index.
+enum Slot : std::size_t { kTitle, kUsername, kFormAction, kCsrfToken, kSlotCount };
+
+// What stands in for slot N while prerendering. The '&' comes out as "&amp;" only where
+// kainjow escapes the value ({{name}}); found unescaped ({{{name}}}, {{& name}}) it makes the
+// page unfit for prerendering, since the fill below always escapes.
+constexpr std::string_view kMarkerStart = "authfcgi-slot-";
+constexpr std::string_view kMarkerEnd = "&";
+constexpr std::string_view kEscapedMarkerEnd = "&amp;";
+
+std::string marker(Slot slot) {
+  return std::string(kMarkerStart) + std::to_string(static_cast<std::size_t>(slot)) +
+         std::string(kMarkerEnd);
+}
+
+// A page's output for fixed values except the slots: the texts between them, and which slot
+// goes after each text. Kainjow treats every string as true in a section, so a slot's value
+// can change what is printed only where the marker was printed.
+class Prerendered {
+ public:
+  // nullopt when a marker was not printed escaped (or the template itself has text that looks
+  // like one): such a page is always rendered fully.
+  static std::optional<Prerendered> cut(std::string_view output) {
+    Prerendered page;
+    std::size_t from = 0;
+    for (auto at = output.find(kMarkerStart); at != std::string_view::npos;
+         at = output.find(kMarkerStart, from)) {
+      const char* digits = output.data() + at + kMarkerStart.size();
+      const char* end = output.data() + output.size();
+      std::size_t slot = kSlotCount;
+      const auto [after, error] = std::from_chars(digits, end, slot);
+      const std::string_view rest(after, static_cast<std::size_t>(end - after));
+      if (error != std::errc{} || slot >= kSlotCount || !rest.starts_with(kEscapedMarkerEnd)) {
+        return std::nullopt;
+      }
+      page.texts_.emplace_back(output.substr(from, at - from));
+      page.slots_.push_back(slot);
+      from = static_cast<std::size_t>(after - output.data()) + kEscapedMarkerEnd.size();
+    }
+    page.texts_.emplace_back(output.substr(from));
+    for (const auto& text : page.texts_) {
+      page.fixed_bytes_ += text.size();
+    }
+    return page;
+  }
+
+  // The page with these values, escaped as kainjow escapes {{name}}.
+  [[nodiscard]] std::string fill(const std::array<std::string_view, kSlotCount>& values) const {
+    std::string out;
+    out.reserve(fixed_bytes_ + 2 * slots_.size() * kTypicalValueBytes);
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      out += texts_[i];
+      out += kainjow::mustache::html_escape(std::string(values[slots_[i]]));
+    }
+    out += texts_.back();
+    return out;
+  }
+
+ private:
+  static constexpr std::size_t kTypicalValueBytes = 64;
+  std::vector<std::string> texts_;
+  std::vector<std::size_t> slots_;
+  std::size_t fixed_bytes_ = 0;
+};
+
+// Whether a page's layout is the prerendered one (which has no flashed message).
+bool plain_layout(const Layout& layout) { return layout.flashes.empty(); }
+
+// Whether the login form is the empty one: nothing typed, no error, no notice.
+bool plain_login(const LoginPage& page) {
+  return plain_layout(page.layout) && page.email.empty() && !page.remember_me &&
+         page.email_errors.empty() && page.password_errors.empty() && page.notice.empty();
+}
+
+Layout marker_layout(bool logged_in) {
+  return Layout{marker(kTitle), logged_in, marker(kUsername), {}};
+}
+
+std::array<std::string_view, kSlotCount> layout_values(const Layout& layout) {
+  return {layout.title, layout.username, {}, {}};
+}
+
 }  // namespace
 
 struct Renderer::Templates {
@@ -55,6 +160,24 @@ struct Renderer::Templates {
   mustache login;
   mustache secret;
   mustache error;
+
+  // Indexed by Layout::logged_in.
+  std::array<std::optional<Prerendered>, 2> plain_index;
+  std::array<std::optional<Prerendered>, 2> plain_login;
+  std::array<std::optional<Prerendered>, 2> plain_secret;
+
+  void prerender() {
+    for (const bool logged_in : {false, true}) {
+      const Layout layout = marker_layout(logged_in);
+      plain_index.at(logged_in) = Prerendered::cut(in_layout(layout, index, layout_data(layout)));
+      plain_secret.at(logged_in) = Prerendered::cut(in_layout(layout, secret, layout_data(layout)));
+      LoginPage page;
+      page.layout = layout;
+      page.form_action = marker(kFormAction);
+      page.csrf_token = marker(kCsrfToken);
+      plain_login.at(logged_in) = Prerendered::cut(in_layout(layout, login, login_data(page)));
+    }
+  }
 
   // Pages are rendered into the layout's {{{body}}}, the one unescaped tag: its content is
   // our own already-escaped output.
@@ -72,41 +195,60 @@ struct Renderer::Templates {
     view.render(values, [&out](const std::string& piece) { out += piece; });
     return out;
   }
+
+  std::string layout_page(const Layout& layout, mustache& page,
+                          const std::array<std::optional<Prerendered>, 2>& plain) {
+    if (const auto& prerendered = plain.at(layout.logged_in); prerendered && plain_layout(layout)) {
+      return prerendered->fill(layout_values(layout));
+    }
+    return in_layout(layout, page, layout_data(layout));
+  }
 };
 
-Renderer::Renderer(const std::string& templates_dir)
-    : templates_(std::make_unique<Templates>(
-          Templates{load_template(templates_dir, "base"), load_template(templates_dir, "index"),
-                    load_template(templates_dir, "login"), load_template(templates_dir, "secret"),
-                    load_template(templates_dir, "error")})) {}
+Renderer::Renderer(const std::string& templates_dir, Prerender prerender)
+    : templates_(std::make_unique<Templates>(Templates{load_template(templates_dir, "base"),
+                                                       load_template(templates_dir, "index"),
+                                                       load_template(templates_dir, "login"),
+                                                       load_template(templates_dir, "secret"),
+                                                       load_template(templates_dir, "error"),
+                                                       {},
+                                                       {},
+                                                       {}})) {
+  if (prerender == Prerender::On) {
+    templates_->prerender();
+  }
+}
 
 Renderer::~Renderer() = default;
 
+std::size_t Renderer::prerendered_pages() const {
+  std::size_t count = 0;
+  for (const auto* pages :
+       {&templates_->plain_index, &templates_->plain_login, &templates_->plain_secret}) {
+    for (const auto& page : *pages) {
+      count += page.has_value() ? 1U : 0U;
+    }
+  }
+  return count;
+}
+
 std::string Renderer::render(const IndexPage& page) {
-  return templates_->in_layout(page.layout, templates_->index, layout_data(page.layout));
+  return templates_->layout_page(page.layout, templates_->index, templates_->plain_index);
 }
 
 std::string Renderer::render(const LoginPage& page) {
-  data values = layout_data(page.layout);
-  values.set("form_action", page.form_action);
-  values.set("csrf_token", page.csrf_token);
-  values.set("email", page.email);
-  values.set("remember_me", page.remember_me ? data::type::bool_true : data::type::bool_false);
-  values.set("email_errors", message_list(page.email_errors));
-  values.set("password_errors", message_list(page.password_errors));
-  values.set("email_has_errors",
-             page.email_errors.empty() ? data::type::bool_false : data::type::bool_true);
-  values.set("password_has_errors",
-             page.password_errors.empty() ? data::type::bool_false : data::type::bool_true);
-  // An empty string would still open a mustache section.
-  if (!page.notice.empty()) {
-    values.set("notice", page.notice);
+  if (const auto& prerendered = templates_->plain_login.at(page.layout.logged_in);
+      prerendered && plain_login(page)) {
+    auto values = layout_values(page.layout);
+    values[kFormAction] = page.form_action;
+    values[kCsrfToken] = page.csrf_token;
+    return prerendered->fill(values);
   }
-  return templates_->in_layout(page.layout, templates_->login, values);
+  return templates_->in_layout(page.layout, templates_->login, login_data(page));
 }
 
 std::string Renderer::render(const SecretPage& page) {
-  return templates_->in_layout(page.layout, templates_->secret, layout_data(page.layout));
+  return templates_->layout_page(page.layout, templates_->secret, templates_->plain_secret);
 }
 
 std::string Renderer::render(const ErrorPage& page) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -10,9 +11,16 @@ namespace authfcgi::web::view {
 // Renders templates/*.mustache (layout + one template per page). The templates are read and
 // parsed once, in the constructor, which throws std::runtime_error naming the file when one is
 // missing or invalid. One instance per thread.
+//
+// The common pages (no flashed message, an empty login form) are also rendered once there, with
+// markers where the title, username, form action and CSRF token go; a request for such a page
+// then only appends its escaped values between the fixed texts, and gets the same bytes a full
+// render would give. Prerender::Off renders every page fully (tests compare the two).
 class Renderer {
  public:
-  explicit Renderer(const std::string& templates_dir);
+  enum class Prerender { On, Off };
+
+  explicit Renderer(const std::string& templates_dir, Prerender prerender = Prerender::On);
   ~Renderer();
   Renderer(const Renderer&) = delete;
   Renderer& operator=(const Renderer&) = delete;
@@ -21,6 +29,11 @@ class Renderer {
   [[nodiscard]] std::string render(const LoginPage& page);
   [[nodiscard]] std::string render(const SecretPage& page);
   [[nodiscard]] std::string render(const ErrorPage& page);
+
+  // How many of the six common pages (index, login, secret; anonymous and logged in) are
+  // prerendered: all of them with the shipped templates, fewer with templates that print a
+  // slot's value unescaped.
+  [[nodiscard]] std::size_t prerendered_pages() const;
 
  private:
   struct Templates;

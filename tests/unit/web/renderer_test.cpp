@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 namespace authfcgi::web::view {
 namespace {
@@ -53,6 +55,99 @@ TEST_F(RendererTest, LoginFormHasTheLessonsFields) {
   EXPECT_THAT(html, HasSubstr(R"(action="/auth/login?next=%2Fsecret")"));
   EXPECT_THAT(html, HasSubstr("value=\"&quot;&gt;&lt;script&gt;\""));
   EXPECT_THAT(html, HasSubstr("Invalid email address."));
+}
+
+// The prerendered pages must be byte for byte what a full render gives, for every value a
+// request can bring (escaping included), and pages that do not fit must still render fully.
+class PrerenderedPagesTest : public ::testing::Test {
+ protected:
+  static std::vector<Layout> layouts() {
+    std::vector<Layout> all;
+    for (const char* title : {"Home", "Login", "a<b>&\"c'"}) {
+      all.push_back(Layout{title, false, "", {}});
+      for (const char* name : {"john", "<script>alert('x')</script>", "\xc3\xa9 &amp;", ""}) {
+        all.push_back(Layout{title, true, name, {}});
+        all.push_back(Layout{title, true, name, {"Flash & <b>bold</b>"}});
+      }
+      all.push_back(Layout{title, false, "", {"You have been logged out."}});
+    }
+    return all;
+  }
+
+  static std::vector<LoginPage> login_pages() {
+    std::vector<LoginPage> all;
+    for (const auto& layout : layouts()) {
+      for (const char* action : {"/auth/login", "/auth/login?next=%2Fsecret&x=\"1\""}) {
+        LoginPage page;
+        page.layout = layout;
+        page.form_action = action;
+        page.csrf_token = "1732460000.c2lnbmF0dXJl";
+        all.push_back(page);
+        page.email = "paul@example.com";
+        all.push_back(page);
+        page.email.clear();
+        page.remember_me = true;
+        all.push_back(page);
+        page.remember_me = false;
+        page.notice = "Too many failed login attempts.";
+        all.push_back(page);
+        page.notice.clear();
+        page.email_errors = {"Invalid email address."};
+        all.push_back(page);
+        page.email_errors.clear();
+        page.password_errors = {"This field is required."};
+        all.push_back(page);
+      }
+    }
+    return all;
+  }
+
+  static void expect_same_pages(const std::string& templates_dir) {
+    Renderer prerendered(templates_dir, Renderer::Prerender::On);
+    Renderer full(templates_dir, Renderer::Prerender::Off);
+    for (const auto& layout : layouts()) {
+      EXPECT_EQ(prerendered.render(IndexPage{layout}), full.render(IndexPage{layout}))
+          << "index for " << layout.title << "/" << layout.username;
+      EXPECT_EQ(prerendered.render(SecretPage{layout}), full.render(SecretPage{layout}))
+          << "secret for " << layout.title << "/" << layout.username;
+    }
+    for (const auto& page : login_pages()) {
+      EXPECT_EQ(prerendered.render(page), full.render(page))
+          << "login for " << page.layout.username << " at " << page.form_action;
+    }
+  }
+};
+
+TEST_F(PrerenderedPagesTest, ShippedTemplatesGiveTheSameBytesAsAFullRender) {
+  EXPECT_EQ(Renderer(AUTHFCGI_SOURCE_DIR "/templates").prerendered_pages(), 6U);
+  EXPECT_EQ(
+      Renderer(AUTHFCGI_SOURCE_DIR "/templates", Renderer::Prerender::Off).prerendered_pages(), 0U);
+  expect_same_pages(AUTHFCGI_SOURCE_DIR "/templates");
+}
+
+TEST_F(PrerenderedPagesTest, CustomTemplatesWithRawRepeatedOrMarkerLikeTagsStillRenderRight) {
+  const auto dir = std::filesystem::temp_directory_path() / "authfcgi-custom-templates";
+  std::filesystem::create_directories(dir);
+  // Unescaped title, the username twice and in a section, text that looks like a marker.
+  std::ofstream(dir / "base.mustache")
+      << "<title>{{{title}}}</title>{{#logged_in}}{{username}}|{{#username}}[{{.}}]"
+         "{{/username}}{{/logged_in}}{{#flashes}}<p>{{message}}</p>{{/flashes}}{{{body}}}";
+  std::ofstream(dir / "index.mustache") << "authfcgi-slot-0& Hello, {{username}}!";
+  std::ofstream(dir / "secret.mustache") << "Secret of {{& username}}";
+  std::ofstream(dir / "login.mustache")
+      << "<form action=\"{{form_action}}\">{{csrf_token}}|{{csrf_token}}"
+         "{{#notice}}{{notice}}{{/notice}}<input value=\"{{email}}\"></form>";
+  std::ofstream(dir / "error.mustache") << "{{status}} {{heading}}: {{message}}";
+  expect_same_pages(dir.string());
+
+  Renderer renderer(dir.string());
+  // The raw {{{title}}} in the layout leaves no page fit for prerendering.
+  EXPECT_EQ(renderer.prerendered_pages(), 0U);
+  EXPECT_THAT(renderer.render(SecretPage{Layout{"S", true, "<i>", {}}}),
+              HasSubstr("Secret of <i>"));
+  EXPECT_THAT(renderer.render(IndexPage{Layout{"<T>", false, "", {}}}),
+              HasSubstr("<title><T></title>"));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(RendererStartup, BrokenTemplateIsRefusedWithItsName) {
