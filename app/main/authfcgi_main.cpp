@@ -126,16 +126,14 @@ struct WorkerContext {
   storage::MysqlSessionStore sessions;
   storage::MysqlRememberTokenStore remember_tokens;
   storage::MysqlLoginThrottleStore throttle;
-  web::view::Renderer renderer;
   web::App app;
 
-  WorkerContext(const config::Config& config, SharedServices& shared)
+  WorkerContext(const config::Config& config, SharedServices& shared, web::view::Renderer& renderer)
       : connection(config.database),
         users(connection),
         sessions(connection),
         remember_tokens(connection),
         throttle(connection),
-        renderer(config.templates_dir),
         app(web::AppDependencies{users, sessions, remember_tokens, throttle, shared.hasher,
                                  shared.clock, shared.random, shared.events, shared.keys, renderer,
                                  config.session, config.throttle}) {}
@@ -178,20 +176,23 @@ int run(const std::vector<std::string>& args) {
                                                config.previous_secret_keys.end());
   SharedServices shared(config, previous);
 
-  // Every thread parses the templates again; doing it once here first turns a broken
-  // template into a clear start-up error instead of a worker that never serves.
+  // The templates are parsed (and the common pages prerendered) once, for every thread, before
+  // any thread starts: a broken template is a clear start-up error, not a worker that never
+  // serves.
+  std::unique_ptr<web::view::Renderer> renderer;
   try {
-    const web::view::Renderer probe(config.templates_dir);
+    renderer = std::make_unique<web::view::Renderer>(config.templates_dir);
   } catch (const std::exception& error) {
     std::cerr << "authfcgi: " << error.what() << '\n';
     return kExitConfig;
   }
+  storage::prepare_client_library();
 
   fcgi::ServerOptions options;
   options.listen = config.listen;
   options.threads = config.threads;
-  fcgi::Server server(options, [&config, &shared]() {
-    auto context = std::make_shared<WorkerContext>(config, shared);
+  fcgi::Server server(options, [&config, &shared, &renderer]() {
+    auto context = std::make_shared<WorkerContext>(config, shared, *renderer);
     return fcgi::WorkerHandlers{
         [context](const web::Request& request) { return context->app.handle(request); },
         [context](int status) { return context->app.error_page(status); }};

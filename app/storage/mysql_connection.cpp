@@ -1,5 +1,7 @@
 #include "storage/mysql_connection.h"
 
+#include <openssl/crypto.h>
+
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -41,6 +43,17 @@ std::string duplicate_key_name(std::string_view message) {
 }
 
 }  // namespace
+
+void prepare_client_library() {
+  // OpenSSL runs each part of its set-up once per process: whoever asks first decides, so
+  // libmariadb's own request (with the configuration and strings) comes too late to load them.
+  // Nor the legacy table of every cipher's and digest's name: the SHA-1 libmariadb asks for is
+  // fetched from OpenSSL's provider without it.
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
+                          OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
+                      nullptr);
+  static_cast<void>(driver());
+}
 
 struct MysqlConnection::Impl {
   explicit Impl(config::DatabaseConfig database_config) : config(std::move(database_config)) {}

@@ -13,6 +13,14 @@ class PreparedStatement;
 
 namespace authfcgi::storage {
 
+// Call once per process before any thread connects. It initialises OpenSSL without its
+// configuration file, error strings and legacy algorithm-name tables, then the client library.
+// OpenSSL is in the process only because libmariadb links it, for TLS and the SHA-1 of its
+// password handshake; authfcgi sets no TLS option, so none of them is needed, and skipping them
+// keeps about 1.6 MiB of OpenSSL pages out of every worker. It also runs the client library's
+// non-thread-safe set-up on one thread.
+void prepare_client_library();
+
 // One MySQL connection, used by one thread only (not thread-safe). It connects lazily and
 // reconnects on the next use after a failure, so a database restart needs no worker restart.
 // Prepared statements are cached per connection and dropped on reconnect.

@@ -9,7 +9,7 @@ AUTHFCGI_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 AUTHFCGI_PACKAGES=(
   build-essential cmake pkg-config libfcgi-dev spawn-fcgi libcgicc-dev libmysqlcppconn-dev
-  libsodium-dev libkainjow-mustache-dev libgtest-dev libgmock-dev nginx apache2 mariadb-server
+  libsodium-dev libkainjow-mustache-dev libssl-dev libgtest-dev libgmock-dev nginx apache2 mariadb-server
   mariadb-client curl
   galera-4 rsync iproute2 # tests/galera: a two-node cluster, joined by rsync state transfer
   systemd util-linux libfcgi-bin # tests/systemd: a live systemd in namespaces; cgi-fcgi

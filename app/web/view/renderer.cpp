@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -155,6 +156,13 @@ std::array<std::string_view, kSlotCount> layout_values(const Layout& layout) {
 }  // namespace
 
 struct Renderer::Templates {
+  explicit Templates(const std::string& dir)
+      : base(load_template(dir, "base")),
+        index(load_template(dir, "index")),
+        login(load_template(dir, "login")),
+        secret(load_template(dir, "secret")),
+        error(load_template(dir, "error")) {}
+
   mustache base;
   mustache index;
   mustache login;
@@ -179,10 +187,15 @@ struct Renderer::Templates {
     }
   }
 
+  // kainjow's render is neither const nor documented as thread-safe; full renders (pages with
+  // a flashed message or a filled-in form) take turns, the prerendered pages need no lock.
+  std::mutex full_render_lock;
+
   // Pages are rendered into the layout's {{{body}}}, the one unescaped tag: its content is
   // our own already-escaped output.
   std::string in_layout(const Layout& layout, mustache& page, const data& page_values) {
     data values = layout_data(layout);
+    const std::lock_guard<std::mutex> lock(full_render_lock);
     values.set("body", render_to_string(page, page_values));
     return render_to_string(base, values);
   }
@@ -206,14 +219,7 @@ struct Renderer::Templates {
 };
 
 Renderer::Renderer(const std::string& templates_dir, Prerender prerender)
-    : templates_(std::make_unique<Templates>(Templates{load_template(templates_dir, "base"),
-                                                       load_template(templates_dir, "index"),
-                                                       load_template(templates_dir, "login"),
-                                                       load_template(templates_dir, "secret"),
-                                                       load_template(templates_dir, "error"),
-                                                       {},
-                                                       {},
-                                                       {}})) {
+    : templates_(std::make_unique<Templates>(templates_dir)) {
   if (prerender == Prerender::On) {
     templates_->prerender();
   }
@@ -232,11 +238,11 @@ std::size_t Renderer::prerendered_pages() const {
   return count;
 }
 
-std::string Renderer::render(const IndexPage& page) {
+std::string Renderer::render(const IndexPage& page) const {
   return templates_->layout_page(page.layout, templates_->index, templates_->plain_index);
 }
 
-std::string Renderer::render(const LoginPage& page) {
+std::string Renderer::render(const LoginPage& page) const {
   if (const auto& prerendered = templates_->plain_login.at(page.layout.logged_in);
       prerendered && plain_login(page)) {
     auto values = layout_values(page.layout);
@@ -247,11 +253,11 @@ std::string Renderer::render(const LoginPage& page) {
   return templates_->in_layout(page.layout, templates_->login, login_data(page));
 }
 
-std::string Renderer::render(const SecretPage& page) {
+std::string Renderer::render(const SecretPage& page) const {
   return templates_->layout_page(page.layout, templates_->secret, templates_->plain_secret);
 }
 
-std::string Renderer::render(const ErrorPage& page) {
+std::string Renderer::render(const ErrorPage& page) const {
   data values = layout_data(page.layout);
   values.set("status", std::to_string(page.status));
   values.set("heading", page.heading);

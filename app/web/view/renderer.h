@@ -10,7 +10,7 @@ namespace authfcgi::web::view {
 
 // Renders templates/*.mustache (layout + one template per page). The templates are read and
 // parsed once, in the constructor, which throws std::runtime_error naming the file when one is
-// missing or invalid. One instance per thread.
+// missing or invalid. Thread-safe: one instance serves every thread of a worker process.
 //
 // The common pages (no flashed message, an empty login form) are also rendered once there, with
 // markers where the title, username, form action and CSRF token go; a request for such a page
@@ -25,10 +25,10 @@ class Renderer {
   Renderer(const Renderer&) = delete;
   Renderer& operator=(const Renderer&) = delete;
 
-  [[nodiscard]] std::string render(const IndexPage& page);
-  [[nodiscard]] std::string render(const LoginPage& page);
-  [[nodiscard]] std::string render(const SecretPage& page);
-  [[nodiscard]] std::string render(const ErrorPage& page);
+  [[nodiscard]] std::string render(const IndexPage& page) const;
+  [[nodiscard]] std::string render(const LoginPage& page) const;
+  [[nodiscard]] std::string render(const SecretPage& page) const;
+  [[nodiscard]] std::string render(const ErrorPage& page) const;
 
   // How many of the six common pages (index, login, secret; anonymous and logged in) are
   // prerendered: all of them with the shipped templates, fewer with templates that print a

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace authfcgi::web::view {
@@ -148,6 +149,44 @@ TEST_F(PrerenderedPagesTest, CustomTemplatesWithRawRepeatedOrMarkerLikeTagsStill
   EXPECT_THAT(renderer.render(IndexPage{Layout{"<T>", false, "", {}}}),
               HasSubstr("<title><T></title>"));
   std::filesystem::remove_all(dir);
+}
+
+// One Renderer serves every thread of a worker: pages rendered at once from several threads,
+// prerendered or not, come out whole and right.
+TEST(RendererThreads, PagesRenderedFromManyThreadsAtOnceAreIntact) {
+  const Renderer renderer(AUTHFCGI_SOURCE_DIR "/templates");
+  LoginPage form;
+  form.layout = Layout{"Login", false, "", {}};
+  form.form_action = "/auth/login";
+  form.csrf_token = "1732460000.dG9rZW4";
+  LoginPage failed = form;
+  failed.layout.flashes = {"Invalid email or password."};
+  failed.email = "paul@example.com";
+  const IndexPage greeting{Layout{"Home", true, "john", {"You have been logged in."}}};
+  const std::string expected_form = renderer.render(form);
+  const std::string expected_failed = renderer.render(failed);
+  const std::string expected_greeting = renderer.render(greeting);
+
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 300;
+  std::vector<int> wrong(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        wrong[static_cast<std::size_t>(t)] += renderer.render(form) != expected_form ? 1 : 0;
+        wrong[static_cast<std::size_t>(t)] += renderer.render(failed) != expected_failed ? 1 : 0;
+        wrong[static_cast<std::size_t>(t)] +=
+            renderer.render(greeting) != expected_greeting ? 1 : 0;
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_THAT(wrong, ::testing::Each(0));
+  EXPECT_THAT(expected_failed, HasSubstr("Invalid email or password."));
+  EXPECT_THAT(expected_greeting, HasSubstr("Hello, john!"));
 }
 
 TEST(RendererStartup, BrokenTemplateIsRefusedWithItsName) {
