@@ -2,6 +2,7 @@
 
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -54,9 +55,15 @@ class UniqueFd {
 };
 
 // What the worker threads and the signal thread share for one run().
+// How long a thread waits without a connection before it hands the memory freed since the
+// last request back to the kernel (glibc keeps freed heap pages otherwise).
+constexpr int kIdleTrimMilliseconds = 1000;
+
 struct StopState {
   std::atomic<bool> stopping{false};
   std::atomic<bool> failed{false};
+  // Set by every request, cleared by the one idle thread that trims the heap afterwards.
+  std::atomic<bool> trim_pending{false};
   UniqueFd wake{-1};  // an eventfd: once written it stays readable, waking every waiter
 
   explicit StopState(int event_fd) : wake(event_fd) {}
@@ -210,9 +217,22 @@ void worker_loop(int listen_fd, StopState& state, const HandlerFactory& factory,
     FCGX_Free(&request, 1);
     return;
   }
+  bool served_since_wait = false;
   while (!state.stopping.load()) {
     std::array<epoll_event, 2> ready{};
-    const int count = ::epoll_wait(epoll.get(), ready.data(), static_cast<int>(ready.size()), -1);
+    // After a request, wake once if nothing else comes, to return freed heap pages: an idle
+    // worker then holds only what it uses (the pages of a burst of requests or logins would
+    // otherwise stay in its RSS). A thread that has served nothing just waits.
+    const int timeout = served_since_wait ? kIdleTrimMilliseconds : -1;
+    const int count =
+        ::epoll_wait(epoll.get(), ready.data(), static_cast<int>(ready.size()), timeout);
+    served_since_wait = false;
+    if (count == 0) {
+      if (state.trim_pending.exchange(false)) {
+        ::malloc_trim(0);
+      }
+      continue;
+    }
     if (count < 0) {
       if (errno == EINTR) {
         continue;
@@ -254,6 +274,8 @@ void worker_loop(int listen_fd, StopState& state, const HandlerFactory& factory,
     }
     serve_one(request, handlers, limits);
     FCGX_Finish_r(&request);
+    served_since_wait = true;
+    state.trim_pending.store(true, std::memory_order_relaxed);
     // One request per connection: with a kept-alive connection this thread would block
     // reading it while the web server holds it idle, and SIGTERM could not reach it.
     FCGX_Free(&request, 1);

@@ -125,7 +125,7 @@ bench_cgi_response() {
 
 # bench_cpu_ticks PID...: the user + system CPU ticks the processes have used so far.
 bench_cpu_ticks() {
-  local pid sum=0 fields
+  local pid sum=0 fields parts
   for pid in "$@"; do
     [[ -r "/proc/$pid/stat" ]] || continue
     # Fields after the ")" that ends the command name: 12th and 13th are utime and stime.
@@ -141,16 +141,17 @@ bench_cpu_ticks() {
 # the workers (each process holds THREADS of them, one argon2id verify after the other); the
 # next run must not start on that leftover work.
 bench_wait_idle() {
-  local start now last ticks quiet=0 i
+  local start now last ticks quiet=0
   start="$(date +%s%N)"
+  now="$start"
   last="$(bench_cpu_ticks "$@")"
-  for ((i = 0; i < 300 && quiet < 4; i++)); do
+  while ((quiet < 4 && now - start < 15000000000)); do
     sleep 0.05
     ticks="$(bench_cpu_ticks "$@")"
     if ((ticks == last)); then quiet=$((quiet + 1)); else quiet=0; fi
     last="$ticks"
+    now="$(date +%s%N)"
   done
-  now="$(date +%s%N)"
   printf '%s\n' "$(((now - start) / 1000000))"
 }
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -88,7 +89,8 @@ std::string marker(Slot slot) {
 
 // A page's output for fixed values except the slots: the texts between them, and which slot
 // goes after each text. Kainjow treats every string as true in a section, so a slot's value
-// can change what is printed only where the marker was printed.
+// changes what is printed where the marker was printed, and, with some templates, whether a
+// line is printed at all: Templates::prerendered checks each page against full renders.
 class Prerendered {
  public:
   // nullopt when a marker was not printed escaped (or the template itself has text that looks
@@ -145,13 +147,18 @@ bool plain_login(const LoginPage& page) {
          page.email_errors.empty() && page.password_errors.empty() && page.notice.empty();
 }
 
-Layout marker_layout(bool logged_in) {
-  return Layout{marker(kTitle), logged_in, marker(kUsername), {}};
+using SlotValues = std::array<std::string_view, kSlotCount>;
+
+// Values a prerendered page is checked with: blank ones, ones kainjow escapes, one that looks
+// like an escaped marker, an ordinary one.
+constexpr std::array<std::string_view, 7> kProbeValues = {
+    "john", "", " ", "\t", "\n", "<a href=\"x\">&'</a>", "authfcgi-slot-1&amp;"};
+
+Layout layout_with(const SlotValues& values, bool logged_in) {
+  return Layout{std::string(values[kTitle]), logged_in, std::string(values[kUsername]), {}};
 }
 
-std::array<std::string_view, kSlotCount> layout_values(const Layout& layout) {
-  return {layout.title, layout.username, {}, {}};
-}
+SlotValues layout_values(const Layout& layout) { return {layout.title, layout.username, {}, {}}; }
 
 }  // namespace
 
@@ -176,15 +183,46 @@ struct Renderer::Templates {
 
   void prerender() {
     for (const bool logged_in : {false, true}) {
-      const Layout layout = marker_layout(logged_in);
-      plain_index.at(logged_in) = Prerendered::cut(in_layout(layout, index, layout_data(layout)));
-      plain_secret.at(logged_in) = Prerendered::cut(in_layout(layout, secret, layout_data(layout)));
-      LoginPage page;
-      page.layout = layout;
-      page.form_action = marker(kFormAction);
-      page.csrf_token = marker(kCsrfToken);
-      plain_login.at(logged_in) = Prerendered::cut(in_layout(layout, login, login_data(page)));
+      plain_index.at(logged_in) = prerendered([&](const SlotValues& values) {
+        const Layout layout = layout_with(values, logged_in);
+        return in_layout(layout, index, layout_data(layout));
+      });
+      plain_secret.at(logged_in) = prerendered([&](const SlotValues& values) {
+        const Layout layout = layout_with(values, logged_in);
+        return in_layout(layout, secret, layout_data(layout));
+      });
+      plain_login.at(logged_in) = prerendered([&](const SlotValues& values) {
+        LoginPage page;
+        page.layout = layout_with(values, logged_in);
+        page.form_action = values[kFormAction];
+        page.csrf_token = values[kCsrfToken];
+        return in_layout(page.layout, login, login_data(page));
+      });
     }
+  }
+
+  // The page cut at the markers, if fills of it equal full renders for every probe value: a
+  // template can make kainjow print a value in ways the cut cannot follow (a line that held a
+  // section tag and rendered blank is dropped; {{{body}}} printed escaped escapes the markers
+  // twice), and such a page is always rendered fully.
+  static std::optional<Prerendered> prerendered(
+      const std::function<std::string(const SlotValues&)>& render_full) {
+    SlotValues values;
+    std::array<std::string, kSlotCount> markers;
+    for (std::size_t slot = 0; slot < kSlotCount; ++slot) {
+      markers.at(slot) = marker(static_cast<Slot>(slot));
+      values.at(slot) = markers.at(slot);
+    }
+    auto page = Prerendered::cut(render_full(values));
+    for (std::size_t probe = 0; page && probe < kProbeValues.size(); ++probe) {
+      for (std::size_t slot = 0; slot < kSlotCount; ++slot) {
+        values.at(slot) = kProbeValues.at((probe + slot) % kProbeValues.size());
+      }
+      if (page->fill(values) != render_full(values)) {
+        page.reset();
+      }
+    }
+    return page;
   }
 
   // kainjow's render is neither const nor documented as thread-safe; full renders (pages with

@@ -66,7 +66,8 @@ class PrerenderedPagesTest : public ::testing::Test {
     std::vector<Layout> all;
     for (const char* title : {"Home", "Login", "a<b>&\"c'"}) {
       all.push_back(Layout{title, false, "", {}});
-      for (const char* name : {"john", "<script>alert('x')</script>", "\xc3\xa9 &amp;", ""}) {
+      for (const char* name : {"john", "<script>alert('x')</script>", "\xc3\xa9 &amp;", "", " ",
+                               "\t", "authfcgi-slot-1&"}) {
         all.push_back(Layout{title, true, name, {}});
         all.push_back(Layout{title, true, name, {"Flash & <b>bold</b>"}});
       }
@@ -153,6 +154,35 @@ TEST_F(PrerenderedPagesTest, CustomTemplatesWithRawRepeatedOrMarkerLikeTagsStill
 
 // One Renderer serves every thread of a worker: pages rendered at once from several threads,
 // prerendered or not, come out whole and right.
+// Templates whose output a cut at the markers cannot follow: a line that only holds a section
+// with a value (kainjow drops it when it renders blank), and a layout that escapes the page
+// (the markers come out escaped twice). Those pages are rendered fully, and stay right.
+TEST_F(PrerenderedPagesTest, PagesTheCutCannotFollowAreRenderedFully) {
+  const auto dir = std::filesystem::temp_directory_path() / "authfcgi-unfit-templates";
+  std::filesystem::create_directories(dir);
+  const auto write_pages = [&dir] {
+    std::ofstream(dir / "index.mustache") << "Hello, {{username}}!";
+    std::ofstream(dir / "secret.mustache") << "Secret";
+    std::ofstream(dir / "login.mustache")
+        << "<form action=\"{{form_action}}\">{{csrf_token}}{{#notice}}{{notice}}{{/notice}}</form>";
+    std::ofstream(dir / "error.mustache") << "{{status}} {{heading}}: {{message}}";
+  };
+  write_pages();
+  std::ofstream(dir / "base.mustache")
+      << "<title>{{title}}</title>\n<ul>\n  {{#logged_in}}{{username}}{{/logged_in}}\n</ul>\n"
+         "{{#flashes}}<p>{{message}}</p>{{/flashes}}{{{body}}}\n";
+  expect_same_pages(dir.string());
+  // The blank-line rule only bites when logged in: the three anonymous pages stay prerendered.
+  EXPECT_EQ(Renderer(dir.string()).prerendered_pages(), 3U);
+
+  std::ofstream(dir / "base.mustache")
+      << "<title>{{title}}</title>{{#flashes}}<p>{{message}}</p>{{/flashes}}<pre>{{body}}</pre>";
+  expect_same_pages(dir.string());
+  // Only the secret pages, whose body holds no value, are still prerendered.
+  EXPECT_EQ(Renderer(dir.string()).prerendered_pages(), 2U);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(RendererThreads, PagesRenderedFromManyThreadsAtOnceAreIntact) {
   const Renderer renderer(AUTHFCGI_SOURCE_DIR "/templates");
   LoginPage form;
