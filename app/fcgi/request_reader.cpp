@@ -19,8 +19,6 @@ constexpr int kPayloadTooLarge = 413;
 constexpr std::size_t kMaxMethodBytes = 16;
 constexpr std::string_view kHttpPrefix = "HTTP_";
 
-std::string_view param(const Params& params, std::string_view name) { return params.get(name); }
-
 // Methods are upper-case tokens; anything else cannot match a route and is refused early.
 bool is_valid_method(std::string_view method) {
   return !method.empty() && method.size() <= kMaxMethodBytes &&
@@ -77,7 +75,7 @@ Params params_from_envp(const char* const* envp) {
 std::variant<std::size_t, int> announced_body_length(const Params& params,
                                                      const RequestLimits& limits) {
   // nginx sends an empty CONTENT_LENGTH for requests without a body.
-  auto text = param(params, "CONTENT_LENGTH");
+  auto text = params.get("CONTENT_LENGTH");
   if (text.empty()) {
     return std::size_t{0};
   }
@@ -108,7 +106,7 @@ ReadResult read_request(const Params& params, std::string_view body, const Reque
   }
 
   web::Request request;
-  request.method = std::string(param(params, "REQUEST_METHOD"));
+  request.method = std::string(params.get("REQUEST_METHOD"));
   if (!is_valid_method(request.method)) {
     return kBadRequest;
   }
@@ -120,16 +118,16 @@ ReadResult read_request(const Params& params, std::string_view body, const Reque
       request.headers.emplace(header_name(name), std::string(value));
     }
   }
-  auto uri = param(params, "REQUEST_URI");
+  auto uri = params.get("REQUEST_URI");
   header_bytes += uri.size();
   if (header_bytes > limits.max_header_bytes) {
     return kBadRequest;
   }
   // CGI passes these two without the HTTP_ prefix.
-  if (auto type = param(params, "CONTENT_TYPE"); !type.empty()) {
+  if (auto type = params.get("CONTENT_TYPE"); !type.empty()) {
     request.headers.emplace("content-type", std::string(type));
   }
-  if (auto size = param(params, "CONTENT_LENGTH"); !size.empty()) {
+  if (auto size = params.get("CONTENT_LENGTH"); !size.empty()) {
     request.headers.emplace("content-length", std::string(size));
   }
 
@@ -140,9 +138,8 @@ ReadResult read_request(const Params& params, std::string_view body, const Reque
     query = question == std::string_view::npos ? std::string_view{} : uri.substr(question + 1);
   } else {
     // Servers that send no REQUEST_URI still send the CGI pieces.
-    request.path =
-        std::string(param(params, "SCRIPT_NAME")) + std::string(param(params, "PATH_INFO"));
-    query = param(params, "QUERY_STRING");
+    request.path = std::string(params.get("SCRIPT_NAME")) + std::string(params.get("PATH_INFO"));
+    query = params.get("QUERY_STRING");
   }
   if (!is_acceptable_path(request.path)) {
     return kBadRequest;
@@ -153,7 +150,7 @@ ReadResult read_request(const Params& params, std::string_view body, const Reque
   }
   request.query = std::move(*parsed_query);
 
-  if (auto cookie_header = param(params, "HTTP_COOKIE"); !cookie_header.empty()) {
+  if (auto cookie_header = params.get("HTTP_COOKIE"); !cookie_header.empty()) {
     auto cookies = web::parse_cookie_header(cookie_header);
     if (!cookies) {
       return kBadRequest;
@@ -162,15 +159,15 @@ ReadResult read_request(const Params& params, std::string_view body, const Reque
   }
 
   if (request.method == "POST") {
-    auto form = web::parse_form_body(param(params, "CONTENT_TYPE"), body);
+    auto form = web::parse_form_body(params.get("CONTENT_TYPE"), body);
     if (!form) {
       return kBadRequest;
     }
     request.form = std::move(*form);
   }
 
-  request.remote_addr = std::string(param(params, "REMOTE_ADDR"));
-  auto https = param(params, "HTTPS");
+  request.remote_addr = std::string(params.get("REMOTE_ADDR"));
+  auto https = params.get("HTTPS");
   request.is_https = util::iequals_ascii(https, "on") || https == "1";
   return request;
 }

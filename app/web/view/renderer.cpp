@@ -75,6 +75,8 @@ data login_data(const LoginPage& page) {
 // The string values a prerendered page leaves open, by index.
 enum Slot : std::size_t { kTitle, kUsername, kFormAction, kCsrfToken, kSlotCount };
 
+using SlotValues = std::array<std::string_view, kSlotCount>;
+
 // What stands in for slot N while prerendering. The '&' comes out as "&amp;" only where
 // kainjow escapes the value ({{name}}); found unescaped ({{{name}}}, {{& name}}) it makes the
 // page unfit for prerendering, since the fill below always escapes.
@@ -120,7 +122,7 @@ class Prerendered {
   }
 
   // The page with these values, escaped as kainjow escapes {{name}}.
-  [[nodiscard]] std::string fill(const std::array<std::string_view, kSlotCount>& values) const {
+  [[nodiscard]] std::string fill(const SlotValues& values) const {
     std::string out;
     out.reserve(fixed_bytes_ + 2 * slots_.size() * kTypicalValueBytes);
     for (std::size_t i = 0; i < slots_.size(); ++i) {
@@ -146,8 +148,6 @@ bool plain_login(const LoginPage& page) {
   return plain_layout(page.layout) && page.email.empty() && !page.remember_me &&
          page.email_errors.empty() && page.password_errors.empty() && page.notice.empty();
 }
-
-using SlotValues = std::array<std::string_view, kSlotCount>;
 
 // Values a prerendered page is checked with: blank ones, ones kainjow escapes, one that looks
 // like an escaped marker, an ordinary one.
