@@ -1,6 +1,8 @@
 #include "domain/auth_service.h"
 
 #include <algorithm>
+#include <stdexcept>
+#include <utility>
 
 namespace authfcgi::domain {
 namespace {
@@ -24,15 +26,24 @@ std::string throttle_key(std::string_view kind, std::string_view value) {
 
 }  // namespace
 
+std::string make_dummy_hash(const PasswordHasher& hasher) {
+  constexpr std::string_view kDummyPassword = "authfcgi: no such account";
+  return hasher.hash(kDummyPassword);
+}
+
 AuthService::AuthService(UserRepository& users, const PasswordHasher& hasher,
                          LoginThrottling throttling, AuthEventSink& events, const Clock& clock,
-                         std::string_view dummy_password)
+                         std::string dummy_hash)
     : users_(users),
       hasher_(hasher),
       throttling_(throttling),
       events_(events),
       clock_(clock),
-      dummy_hash_(hasher.hash(dummy_password)) {}
+      dummy_hash_(std::move(dummy_hash)) {
+  if (dummy_hash_.empty()) {
+    throw std::invalid_argument("AuthService needs a dummy hash");
+  }
+}
 
 bool AuthService::verify(const std::optional<User>& user, std::string_view password) const {
   if (!user) {

@@ -29,12 +29,18 @@ struct LoginThrottling {
   ThrottleLimits address;
 };
 
+// The hash that unknown emails are verified against, so that they cost one verify like known
+// ones: the hash of a password no account has. One argon2id hash, so it is made once per
+// process and shared by every thread's AuthService.
+[[nodiscard]] std::string make_dummy_hash(const PasswordHasher& hasher);
+
 // Checks credentials; knows nothing of HTTP. One instance per worker thread.
 class AuthService {
  public:
-  // Hashes a random password once, so that unknown emails cost one verify like known ones.
+  // dummy_hash: from make_dummy_hash with the same hasher; throws std::invalid_argument when
+  // empty (unknown emails would then be answered faster than known ones).
   AuthService(UserRepository& users, const PasswordHasher& hasher, LoginThrottling throttling,
-              AuthEventSink& events, const Clock& clock, std::string_view dummy_password);
+              AuthEventSink& events, const Clock& clock, std::string dummy_hash);
 
   // email must be normalized (lower-case). Unknown email and wrong password give the same
   // outcome at the same cost, and are throttled alike. While an account or the client's

@@ -20,6 +20,7 @@
 #include "crypto/sodium_password_hasher.h"
 #include "crypto/sodium_random_source.h"
 #include "crypto/system_clock.h"
+#include "domain/auth_service.h"
 #include "fcgi/server.h"
 #include "logging/stderr_event_sink.h"
 #include "storage/mysql_connection.h"
@@ -112,11 +113,13 @@ struct SharedServices {
   crypto::SodiumRandomSource random;
   crypto::SystemClock clock;
   logging::StderrEventSink events;
+  std::string dummy_hash;
 
   SharedServices(const config::Config& config, const std::vector<std::string_view>& previous)
       : keys(config.secret_key, previous),
         argon2(config.pwhash.opslimit, config.pwhash.memlimit),
-        hasher(argon2, config.pwhash.max_concurrent) {}
+        hasher(argon2, config.pwhash.max_concurrent),
+        dummy_hash(domain::make_dummy_hash(hasher)) {}
 };
 
 // What one worker thread owns: its database connection and everything that uses it.
@@ -136,7 +139,7 @@ struct WorkerContext {
         throttle(connection),
         app(web::AppDependencies{users, sessions, remember_tokens, throttle, shared.hasher,
                                  shared.clock, shared.random, shared.events, shared.keys, renderer,
-                                 config.session, config.throttle}) {}
+                                 config.session, config.throttle, shared.dummy_hash}) {}
 };
 
 int run(const std::vector<std::string>& args) {

@@ -19,9 +19,6 @@
 namespace authfcgi::web {
 namespace {
 
-// Hashed once per worker so that an unknown email costs one verify like a known one.
-constexpr std::string_view kDummyPassword = "authfcgi: no such account";
-
 std::string_view reason_heading(int status) {
   switch (status) {
     case 400:
@@ -97,7 +94,7 @@ struct App::Impl {
         auth_(deps.users, deps.hasher,
               domain::LoginThrottling{deps.throttle, deps.throttle_config.account,
                                       deps.throttle_config.address},
-              deps.events, deps.clock, kDummyPassword),
+              deps.events, deps.clock, std::string(deps.dummy_hash)),
         services_{auth_, sessions_, remember_, csrf_, deps.renderer} {}
 
   Response handle(const Request& request);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "config/config.h"
 #include "crypto/key_ring.h"
@@ -32,6 +33,7 @@ struct AppDependencies {
   view::Renderer& renderer;
   config::SessionConfig session_config;
   config::ThrottleConfig throttle_config;
+  std::string_view dummy_hash;  // domain::make_dummy_hash, made once per process
 };
 
 // The whole web application as a pure function of a request: session, remember-me, user

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "fakes/fake_clock.h"
 #include "mocks/mocks.h"
 
@@ -17,11 +19,10 @@ using ::testing::StrictMock;
 class AuthServiceTest : public ::testing::Test {
  protected:
   AuthServiceTest() {
-    EXPECT_CALL(hasher_, hash(_)).WillOnce(Return("dummy-hash"));
     service_ = std::make_unique<AuthService>(
         users_, hasher_,
         LoginThrottling{throttle_, ThrottleLimits{}, ThrottleLimits{20, 60, 900, 3600}}, events_,
-        clock_, "dummy");
+        clock_, "dummy-hash");
   }
 
   // A clean account and address; the attempt is counted against the account before the
@@ -45,6 +46,25 @@ class AuthServiceTest : public ::testing::Test {
   std::unique_ptr<AuthService> service_;
   User paul_{7, "paul@example.com", "john", "real-hash"};
 };
+
+TEST(DummyHash, IsOneHashOfAPasswordNoAccountHas) {
+  StrictMock<testing::MockPasswordHasher> hasher;
+  EXPECT_CALL(hasher, hash(::testing::Not(::testing::IsEmpty()))).WillOnce(Return("$argon2id$x"));
+  EXPECT_EQ(make_dummy_hash(hasher), "$argon2id$x");
+}
+
+// Without a dummy hash an unknown email would cost no verify, and answer faster than a known one.
+TEST(DummyHash, AServiceWithoutOneIsRefused) {
+  StrictMock<testing::MockUserRepository> users;
+  StrictMock<testing::MockPasswordHasher> hasher;
+  StrictMock<testing::MockAuthEventSink> events;
+  StrictMock<testing::MockLoginThrottleStore> throttle;
+  const testing::FakeClock clock;
+  EXPECT_THROW(
+      AuthService(users, hasher, LoginThrottling{throttle, ThrottleLimits{}, ThrottleLimits{}},
+                  events, clock, ""),
+      std::invalid_argument);
+}
 
 TEST_F(AuthServiceTest, UnknownEmailCostsOneVerifyAgainstTheDummyHash) {
   expect_clean_attempt("nobody@example.com", "10.0.0.1");

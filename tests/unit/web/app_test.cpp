@@ -33,10 +33,9 @@ constexpr std::string_view kSecret = "test-secret-of-at-least-32-bytes-012345678
 class AppTest : public ::testing::Test {
  protected:
   AppTest() {
-    EXPECT_CALL(hasher_, hash(_)).WillOnce(Return("dummy-hash"));
-    app_ = std::make_unique<App>(
-        AppDependencies{users_, sessions_, tokens_, throttle_, hasher_, clock_, random_, events_,
-                        keys_, renderer_, config::SessionConfig{}, config::ThrottleConfig{}});
+    app_ = std::make_unique<App>(AppDependencies{
+        users_, sessions_, tokens_, throttle_, hasher_, clock_, random_, events_, keys_, renderer_,
+        config::SessionConfig{}, config::ThrottleConfig{}, "dummy-hash"});
     // Throttling has its own tests below and in AuthServiceTest; here it never objects.
     ON_CALL(throttle_, get(_, _)).WillByDefault(Return(domain::ThrottleCounters{}));
     EXPECT_CALL(throttle_, get(_, _)).Times(AnyNumber());
@@ -447,20 +446,18 @@ TEST_F(AppTest, SessionsSurviveASecretRotation) {
   // The operator rotates the secret and keeps the old one for verification only.
   const crypto::KeyRing rotated{"a-brand-new-secret-of-at-least-32-bytes!!", {kSecret}};
   testing::MockPasswordHasher rotated_hasher;
-  EXPECT_CALL(rotated_hasher, hash(_)).WillOnce(Return("dummy-hash"));
   App rotated_app(AppDependencies{users_, sessions_, tokens_, throttle_, rotated_hasher, clock_,
                                   random_, events_, rotated, renderer_, config::SessionConfig{},
-                                  config::ThrottleConfig{}});
+                                  config::ThrottleConfig{}, "dummy-hash"});
   const auto response =
       rotated_app.handle(RequestBuilder().get("/").cookie("session", old_cookie).build());
   EXPECT_THAT(response.body, HasSubstr("Hello, john!"));
 
   // Without the old secret among the previous ones, the same cookie is anonymous.
   const crypto::KeyRing replaced{"a-brand-new-secret-of-at-least-32-bytes!!", {}};
-  EXPECT_CALL(rotated_hasher, hash(_)).WillOnce(Return("dummy-hash"));
   App replaced_app(AppDependencies{users_, sessions_, tokens_, throttle_, rotated_hasher, clock_,
                                    random_, events_, replaced, renderer_, config::SessionConfig{},
-                                   config::ThrottleConfig{}});
+                                   config::ThrottleConfig{}, "dummy-hash"});
   EXPECT_THAT(
       replaced_app.handle(RequestBuilder().get("/").cookie("session", old_cookie).build()).body,
       HasSubstr("Hello, Anonymous!"));
@@ -470,10 +467,9 @@ TEST_F(AppTest, ConfiguredSecureCookiesAreSecureWithoutHttps) {
   config::SessionConfig forced;
   forced.force_secure_cookies = true;
   testing::MockPasswordHasher other_hasher;
-  EXPECT_CALL(other_hasher, hash(_)).WillOnce(Return("dummy-hash"));
   App secure_app(AppDependencies{users_, sessions_, tokens_, throttle_, other_hasher, clock_,
                                  random_, events_, keys_, renderer_, forced,
-                                 config::ThrottleConfig{}});
+                                 config::ThrottleConfig{}, "dummy-hash"});
   const auto response = secure_app.handle(RequestBuilder().get("/auth/login").build());
   EXPECT_THAT(std::string(response.header("Set-Cookie")), HasSubstr("; Secure"));
 }
