@@ -54,11 +54,11 @@ class UniqueFd {
   int fd_;
 };
 
-// What the worker threads and the signal thread share for one run().
 // How long a thread waits without a connection before it hands the memory freed since the
 // last request back to the kernel (glibc keeps freed heap pages otherwise).
 constexpr int kIdleTrimMilliseconds = 1000;
 
+// What the worker threads and the signal thread share for one run().
 struct StopState {
   std::atomic<bool> stopping{false};
   std::atomic<bool> failed{false};
