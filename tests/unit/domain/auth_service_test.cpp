@@ -33,6 +33,17 @@ class AuthServiceTest : public ::testing::Test {
     EXPECT_CALL(throttle_, record_failure("account:" + email, clock_.now(), 3600))
         .WillOnce(Return(ThrottleState{1, clock_.now()}));
   }
+  // Paul logs in with the right password, and his stored hash is due for an upgrade to
+  // "stronger-hash"; the test says what the compare-and-swap finds.
+  void expect_right_password_with_outdated_hash() {
+    expect_clean_attempt("paul@example.com", "");
+    EXPECT_CALL(throttle_, reset("account:paul@example.com"));
+    EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
+    EXPECT_CALL(hasher_, verify("real-hash", "corn")).WillOnce(Return(true));
+    EXPECT_CALL(hasher_, needs_rehash("real-hash")).WillOnce(Return(true));
+    EXPECT_CALL(hasher_, hash("corn")).WillOnce(Return("stronger-hash"));
+    EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginOk)));
+  }
   void expect_address_failure_counted(const std::string& address) {
     EXPECT_CALL(throttle_, record_failure("address:" + address, clock_.now(), 3600))
         .WillOnce(Return(ThrottleState{1, clock_.now()}));
@@ -111,31 +122,19 @@ TEST_F(AuthServiceTest, RightPasswordSucceedsWithoutRehashWhenCurrent) {
 }
 
 TEST_F(AuthServiceTest, OutdatedHashIsUpgradedOnSuccess) {
-  expect_clean_attempt("paul@example.com", "");
-  EXPECT_CALL(throttle_, reset("account:paul@example.com"));
-  EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
-  EXPECT_CALL(hasher_, verify("real-hash", "corn")).WillOnce(Return(true));
-  EXPECT_CALL(hasher_, needs_rehash("real-hash")).WillOnce(Return(true));
-  EXPECT_CALL(hasher_, hash("corn")).WillOnce(Return("stronger-hash"));
+  expect_right_password_with_outdated_hash();
   EXPECT_CALL(users_, replace_password_hash(7, "real-hash", "stronger-hash"))
       .WillOnce(Return(true));
-  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginOk)));
   const auto outcome = service_->authenticate("paul@example.com", "corn", "");
   ASSERT_EQ(outcome.result, LoginResult::Success);
   EXPECT_EQ(outcome.user->password_hash, "stronger-hash");
 }
 
 TEST_F(AuthServiceTest, UpgradeNeverOverwritesAPasswordChangedMeanwhile) {
-  expect_clean_attempt("paul@example.com", "");
-  EXPECT_CALL(throttle_, reset("account:paul@example.com"));
-  EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
-  EXPECT_CALL(hasher_, verify("real-hash", "corn")).WillOnce(Return(true));
-  EXPECT_CALL(hasher_, needs_rehash("real-hash")).WillOnce(Return(true));
-  EXPECT_CALL(hasher_, hash("corn")).WillOnce(Return("stronger-hash"));
+  expect_right_password_with_outdated_hash();
   // `authctl user passwd` replaced the hash after it was read: the swap finds another hash.
   EXPECT_CALL(users_, replace_password_hash(7, "real-hash", "stronger-hash"))
       .WillOnce(Return(false));
-  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginOk)));
   const auto outcome = service_->authenticate("paul@example.com", "corn", "");
   ASSERT_EQ(outcome.result, LoginResult::Success);
   EXPECT_EQ(outcome.user->password_hash, "real-hash");
