@@ -13,6 +13,7 @@ AUTHFCGI_PACKAGES=(
   mariadb-client curl
   galera-4 rsync iproute2 # tests/galera: a two-node cluster, joined by rsync state transfer
   systemd util-linux libfcgi-bin # tests/systemd: a live systemd in namespaces; cgi-fcgi
+  python3-pytest python3-requests # tests/http: the HTTP suite (pytest + requests)
 )
 
 af_log() { printf '%s\n' "$*" >&2; }

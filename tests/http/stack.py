@@ -1,0 +1,329 @@
+"""The real services of a test stack: a private MariaDB, spawn-fcgi workers, nginx or Apache.
+
+Starting and stopping stays in bash (scripts/lib/common.sh), which scripts/run uses too; this
+module calls those functions and turns a failed start into a StackError that names the service
+and shows its log tail. Every wait is bounded there; nothing here sleeps without a limit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+COMMON = REPO / "scripts" / "lib" / "common.sh"
+SERVERS = ("nginx", "apache")
+
+
+_numbers = itertools.count(1)
+
+
+def next_number() -> int:
+    """A number no other site or user of this run has (names stay unique and short)."""
+    return next(_numbers)
+
+
+@dataclass(frozen=True)
+class User:
+    email: str
+    username: str
+    password: str
+
+
+class StackError(RuntimeError):
+    """A service of the test stack could not be started (or stopped)."""
+
+
+def tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return f"({path}: no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def shell(function: str, *args: str, service: str, logs: tuple[Path, ...] = (),
+          timeout: float = 120) -> str:
+    """Runs FUNCTION from scripts/lib/common.sh; its stdout, or a StackError naming SERVICE."""
+    try:
+        done = subprocess.run(
+            ["bash", "-c", 'source "$0" && "$@"', str(COMMON), function, *args],
+            capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        raise StackError(f"{service}: {function} did not finish within {timeout} s") from e
+    if done.returncode != 0:
+        parts = [f"{service}: {function} failed (exit {done.returncode})",
+                 done.stderr.strip()[-3000:]]
+        parts += [f"--- {log}, last lines ---\n{tail(log)}" for log in logs]
+        raise StackError("\n".join(p for p in parts if p))
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def socket_path(directory: Path, name: str) -> str:
+    """A unix socket path that fits sun_path (common.sh shortens long ones)."""
+    return shell("socket_path", str(directory), name, service="socket path").strip()
+
+
+def wait_http(url: str, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2, allow_redirects=False).status_code < 400:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def random_password() -> str:
+    return secrets.token_hex(16)
+
+
+@dataclass
+class MariaDB:
+    """A private mariadbd with its data under DIRECTORY; unix socket only, no TCP."""
+
+    directory: Path
+
+    @property
+    def socket(self) -> str:
+        return socket_path(self.directory, "mysql.sock")
+
+    @property
+    def log(self) -> Path:
+        return self.directory / "mariadb.log"
+
+    def start(self) -> None:
+        shell("mariadb_start", str(self.directory), service="MariaDB", logs=(self.log,),
+              timeout=180)
+
+    def stop(self) -> None:
+        shell("mariadb_stop", str(self.directory), service="MariaDB", timeout=90)
+
+    def create_database(self, name: str, user: str, password: str) -> None:
+        shell("mariadb_create_app_db", str(self.directory), name, user, password,
+              service="MariaDB", logs=(self.log,))
+
+    def sql(self, statement: str) -> str:
+        """Runs STATEMENT as the administrative account; tab-separated rows without headers."""
+        done = subprocess.run(
+            ["bash", "-c", 'source "$0" && mariadb_admin_sql "$1" -N -B -e "$2"', str(COMMON),
+             str(self.directory), statement],
+            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise StackError(f"MariaDB: {statement!r} failed: {done.stderr.strip()}")
+        return done.stdout
+
+
+@dataclass
+class Workers:
+    """PROCESSES authfcgi processes started by spawn-fcgi on one unix socket."""
+
+    binary: Path
+    config: Path
+    socket: str
+    directory: Path
+    processes: int = 2
+    socket_group: str = ""
+
+    @property
+    def pidfile(self) -> Path:
+        return self.directory / f"{Path(self.socket).name}.pid"
+
+    @property
+    def log(self) -> Path:
+        return self.directory / f"{Path(self.socket).name}.log"
+
+    def start(self) -> None:
+        shell("workers_start", self.socket, str(self.pidfile), str(self.log),
+              str(self.processes), str(self.binary), str(self.config), self.socket_group,
+              service="authfcgi workers (spawn-fcgi)", logs=(self.log,))
+
+    def stop(self) -> None:
+        shell("workers_stop", self.socket, str(self.pidfile), service="authfcgi workers")
+
+    def pids(self) -> list[int]:
+        try:
+            return [int(p) for p in self.pidfile.read_text().split() if p.isdigit()]
+        except OSError:
+            return []
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@dataclass
+class WebServer:
+    """A private nginx or Apache (conf/*/authfcgi-local.conf.in) in front of a worker socket."""
+
+    kind: str
+    directory: Path
+    port: int
+    upstream_socket: str
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def error_log(self) -> Path:
+        return self.directory / "logs" / "error.log"
+
+    def start(self) -> None:
+        if self.kind not in SERVERS:
+            raise StackError(f"unknown web server {self.kind!r} (nginx or apache)")
+        name = "nginx" if self.kind == "nginx" else "Apache"
+        shell(f"{self.kind}_start", str(self.directory), str(self.port), self.upstream_socket,
+              service=name, logs=(self.error_log, self.directory / "logs" / "start.log"))
+        if not wait_http(self.base + "/", 30):
+            raise StackError(f"{name} on {self.base} does not answer\n"
+                             f"--- {self.error_log} ---\n{tail(self.error_log)}")
+
+    def stop(self) -> None:
+        shell(f"{self.kind}_stop", str(self.directory), service=self.kind)
+
+
+def socket_group_for(server: str) -> str:
+    """The group the worker socket needs so SERVER's processes may connect (Apache as root)."""
+    return shell("web_server_group", server, service="web server group").strip()
+
+
+@dataclass
+class Site:
+    """One authfcgi deployment: a database on MARIADB, a configuration, workers and a web
+    server, with authctl at hand. Each site has a database of its own, so throttle counters
+    and users of one never leak into another."""
+
+    mariadb: MariaDB
+    server: str
+    directory: Path
+    build: Path
+    db_name: str
+    processes: int = 2
+    config_lines: tuple[str, ...] = ()
+    secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    db_password: str = field(default_factory=random_password)
+    workers: Workers | None = None
+    web: WebServer | None = None
+
+    @property
+    def authfcgi(self) -> Path:
+        return self.build / "authfcgi"
+
+    @property
+    def authctl(self) -> Path:
+        return self.build / "authctl"
+
+    @property
+    def config(self) -> Path:
+        return self.directory / "authfcgi.conf"
+
+    @property
+    def base(self) -> str:
+        assert self.web is not None, "the site is not started"
+        return self.web.base
+
+    @property
+    def log(self) -> Path:
+        assert self.workers is not None
+        return self.workers.log
+
+    def write_config(self, path: Path, *extra: str) -> Path:
+        lines = [
+            f"secret_key = {self.secret}",
+            f"db_socket = {self.mariadb.socket}",
+            f"db_user = {self.db_name}",
+            f"db_password = {self.db_password}",
+            f"db_name = {self.db_name}",
+            f"templates_dir = {REPO / 'templates'}",
+            f"sql_dir = {REPO / 'sql'}",
+            "threads = 2",
+            *extra,
+        ]
+        path.write_text("\n".join(lines) + "\n")
+        path.chmod(0o600)
+        return path
+
+    def start(self) -> "Site":
+        self.directory.mkdir(parents=True, exist_ok=True)
+        # Apache's children (www-data) must traverse the directories to reach the socket.
+        self.directory.chmod(0o755)
+        self.mariadb.create_database(self.db_name, self.db_name, self.db_password)
+        self.write_config(self.config, *self.config_lines)
+        migrated = self.ctl("db", "migrate")
+        if migrated.returncode != 0:
+            raise StackError(f"authctl db migrate failed:\n{migrated.stderr}")
+        self.workers = Workers(self.authfcgi, self.config,
+                               socket_path(self.directory, "w.sock"), self.directory,
+                               self.processes, socket_group_for(self.server))
+        self.workers.start()
+        self.web = WebServer(self.server, self.directory / self.server, free_port(),
+                             self.workers.socket)
+        self.web.start()
+        return self
+
+    def stop(self) -> None:
+        errors = []
+        for part in (self.web, self.workers):
+            if part is not None:
+                try:
+                    part.stop()
+                except StackError as e:
+                    errors.append(str(e))
+        if errors:
+            raise StackError("\n".join(errors))
+
+    def ctl(self, *args: str, stdin: str | None = None, config: Path | None = None
+            ) -> subprocess.CompletedProcess[str]:
+        """authctl --config CONFIG ARGS...; its exit code, stdout and stderr."""
+        return subprocess.run([str(self.authctl), "--config", str(config or self.config), *args],
+                              input=stdin if stdin is not None else "", capture_output=True,
+                              text=True, timeout=60)
+
+    def add_user(self, email: str, username: str, password: str) -> None:
+        done = self.ctl("user", "add", "--email", email, "--username", username,
+                        stdin=password + "\n")
+        if done.returncode != 0:
+            raise StackError(f"authctl user add {email} failed (exit {done.returncode}): "
+                             f"{done.stderr.strip()}")
+
+    def new_user(self, password: str | None = None, email: str | None = None,
+                 username: str | None = None) -> User:
+        """A fresh account (authctl user add); unique email and username unless given."""
+        n = next_number()
+        user = User(email or f"user{n}@example.com", username or f"user{n}",
+                    password or f"pass-{n} correct horse")
+        self.add_user(user.email, user.username, user.password)
+        return user
+
+    def log_text(self) -> str:
+        assert self.workers is not None
+        return self.workers.log_text()
+
+
+CRASH_MARKERS = ("sanitizer", "segmentation", "core dumped", "terminate called")
+
+
+def crash_lines(log: str) -> list[str]:
+    """Lines of a worker log that tell of a crash (sanitizer reports, signals, std::terminate)."""
+    return [line for line in log.splitlines() if any(m in line.lower() for m in CRASH_MARKERS)]
+
+
+def env_build_dir() -> Path:
+    directory = Path(os.environ.get("AUTHFCGI_BUILD_DIR", "build"))
+    return directory if directory.is_absolute() else REPO / directory
