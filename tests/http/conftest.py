@@ -36,11 +36,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--keep", action="store_true", help="keep the work directory (logs)")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: takes seconds (load, many requests, waits)")
-    config.addinivalue_line("markers", "fault: breaks a service on purpose (outage, SIGTERM)")
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "server" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("--server") or list(SERVERS)
