@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Functions for scripts/bench, on top of scripts/lib/common.sh (source that first).
-# Defines functions only and changes no shell options.
+# Functions for scripts/bench, on top of scripts/lib/common.sh (source that first): starting the
+# ceiling and collecting raw figures (CPU ticks, memory); the arithmetic on them is in
+# scripts/lib/bench_report.py. Defines functions only and changes no shell options.
 
 # Installs wrk (Debian package wrk) when it is missing.
 bench_ensure_wrk() {
@@ -58,11 +59,16 @@ bench_ceiling_stop() {
 
 # bench_mem PID...: prints "PID RSS_KIB PSS_KIB" per live process (from smaps_rollup).
 bench_mem() {
-  local pid
+  local pid key value rss pss
   for pid in "$@"; do
-    [[ -r "/proc/$pid/smaps_rollup" ]] || continue
-    awk -v pid="$pid" '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } END { print pid, r, p }' \
-      "/proc/$pid/smaps_rollup" 2>/dev/null || true
+    rss="" pss=""
+    while read -r key value _; do
+      case "$key" in
+        Rss:) rss="$value" ;;
+        Pss:) pss="$value" ;;
+      esac
+    done 2>/dev/null <"/proc/$pid/smaps_rollup" || continue
+    [[ -z "$rss" || -z "$pss" ]] || printf '%s %s %s\n' "$pid" "$rss" "$pss"
   done
 }
 
@@ -74,25 +80,6 @@ bench_mem_sample() {
     bench_mem "$@" >>"$out"
     sleep 0.25
   done
-}
-
-# bench_median: the median of the numbers on stdin, one per line ("-" when none).
-bench_median() {
-  sort -g | awk '{ v[NR] = $1 } END {
-    if (NR == 0) { print "-"; exit }
-    if (NR % 2) { print v[(NR + 1) / 2] } else { print (v[NR / 2] + v[NR / 2 + 1]) / 2 } }'
-}
-
-# bench_field LINE KEY: the value of KEY=value in a "BENCH k=v ..." line.
-bench_field() {
-  local word
-  for word in $1; do
-    if [[ "$word" == "$2="* ]]; then
-      printf '%s\n' "${word#*=}"
-      return 0
-    fi
-  done
-  printf '\n'
 }
 
 # bench_jar_cookie JAR NAME: the value of cookie NAME in a curl cookie jar.
@@ -158,12 +145,8 @@ bench_wait_idle() {
 # bench_machine_ticks: CPU ticks every core has spent busy (user, nice, system, irq, softirq,
 # steal) since boot.
 bench_machine_ticks() {
-  awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
-}
-
-# bench_us_per_request TICKS_BEFORE TICKS_AFTER REQUESTS: CPU microseconds per request.
-bench_us_per_request() {
-  awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
-    if (n + 0 <= 0) { print "-"; exit }
-    printf "%.0f", (b - a) * 1000000 / hz / n }'
+  local cpu user nice system irq softirq steal
+  read -r cpu user nice system _ _ irq softirq steal _ </proc/stat # _ _: idle, iowait
+  [[ "$cpu" == cpu ]] || return 1
+  printf '%s\n' "$((user + nice + system + irq + softirq + steal))"
 }
