@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Shared functions for scripts/run, scripts/test and tests/e2e/run.sh.
+# Shared functions for scripts/run, scripts/test and the test suites (tests/*/: they start and
+# stop their services through these).
 # Source it; it defines functions only (plus AUTHFCGI_REPO) and changes no shell options.
 #
 # Every wait is bounded, and every stop only touches processes whose pid this code recorded
@@ -376,12 +377,28 @@ workers_stop() {
 # ---------------------------------------------------------------------------------------------
 # nginx, private instance from conf/nginx/authfcgi-local.conf.in
 
-# nginx_start DIR PORT FCGI_SOCKET
+# nginx_start DIR PORT FCGI_SOCKET [FCGI_SOCKET...]: renders DIR/nginx.conf from the template
+# (an upstream with every socket, as for workers on several hosts) and starts it.
 nginx_start() {
-  local dir="$1" port="$2" fsock="$3"
-  local template="$AUTHFCGI_REPO/conf/nginx/authfcgi-local.conf.in"
-  local conf="$dir/nginx.conf" pidfile="$dir/nginx.pid"
+  local dir="$1" port="$2"
+  shift 2
+  local template="$AUTHFCGI_REPO/conf/nginx/authfcgi-local.conf.in" servers="" s
   [[ -f "$template" ]] || af_die "missing $template"
+  for s in "$@"; do
+    servers+="server unix:$s; "
+  done
+  mkdir -p "$dir/logs" "$dir/tmp"
+  local user_line="# not root: the workers run as the current user"
+  ((EUID == 0)) && user_line="user root root;  # private instance: workers must reach the socket"
+  sed -e "s|@PORT@|$port|g" -e "s|server unix:@SOCKET@;|$servers|" -e "s|@VARDIR@|$dir|g" \
+    -e "s|@USER_LINE@|$user_line|g" "$template" >"$dir/nginx.conf"
+  nginx_start_conf "$dir" "$port" "$dir/nginx.conf"
+}
+
+# nginx_start_conf DIR PORT CONF: starts nginx with the main configuration CONF (whose pid file
+# is DIR/nginx.pid) and waits until it accepts on 127.0.0.1:PORT; nginx_stop DIR stops it.
+nginx_start_conf() {
+  local dir="$1" port="$2" conf="$3" pidfile="$1/nginx.pid"
   if pidfile_alive nginx "$pidfile"; then
     af_die "nginx for $dir is already running (pid $(pids_from_file "$pidfile" | head -n1))"
   fi
@@ -389,11 +406,7 @@ nginx_start() {
   if port_in_use "$port"; then
     af_die "port $port on 127.0.0.1 is already in use (set AUTHFCGI_PORT to another port)"
   fi
-  mkdir -p "$dir/logs" "$dir/tmp"
-  local user_line="# not root: the workers run as the current user"
-  ((EUID == 0)) && user_line="user root root;  # private instance: workers must reach the socket"
-  sed -e "s|@PORT@|$port|g" -e "s|@SOCKET@|$fsock|g" -e "s|@VARDIR@|$dir|g" \
-    -e "s|@USER_LINE@|$user_line|g" "$template" >"$conf"
+  mkdir -p "$dir/logs"
   if ! nginx -t -q -p "$dir" -c "$conf" -e "$dir/logs/error.log" >>"$dir/logs/start.log" 2>&1; then
     cat "$dir/logs/start.log" >&2
     af_die "nginx rejected $conf"
@@ -407,7 +420,7 @@ nginx_start() {
   for ((i = 0; i < 100; i++)); do
     if pidfile_alive nginx "$pidfile" && port_in_use "$port"; then
       # The worker processes too: they outlive a master killed with SIGKILL and keep the port.
-      nginx_children "$(pids_from_file "$pidfile" | head -n1)" >"$dir/nginx.workers"
+      child_pids "$(pids_from_file "$pidfile" | head -n1)" >"$dir/nginx.workers"
       return 0
     fi
     sleep 0.1
@@ -417,7 +430,8 @@ nginx_start() {
   af_die "nginx did not come up on port $port (logs in $dir/logs)"
 }
 
-nginx_children() {
+# child_pids PID: the current child processes of PID (nginx's workers, Apache's children).
+child_pids() {
   [[ -n "$1" ]] || return 0
   local f
   for f in /proc/"$1"/task/*/children; do
@@ -426,23 +440,28 @@ nginx_children() {
   return 0
 }
 
-nginx_stop() {
-  local dir="$1" pids=() master
-  # SIGTERM is nginx's fast shutdown; the master stops its workers. Workers left over by a
-  # master that died (current children, or the ones recorded at start) are stopped as well.
-  master="$(pids_from_file "$dir/nginx.pid" | head -n1)"
-  if [[ -n "$master" ]] && pid_alive "$master" nginx; then
-    mapfile -t pids < <(nginx_children "$master")
-    pids=("$master" "${pids[@]}")
+# web_server_stop NAME PIDFILE CHILDREN_FILE: stops a web server whose parent (master) pid is in
+# PIDFILE and whose children were recorded at start in CHILDREN_FILE. SIGTERM is nginx's fast
+# shutdown and makes Apache stop its children at once (like `-k stop`); children left over by a
+# parent that died (alive now, or recorded at start) are stopped as well; bounded wait, then
+# SIGKILL. Only processes called NAME are touched.
+web_server_stop() {
+  local name="$1" pidfile="$2" children="$3" pids=() parent
+  parent="$(pids_from_file "$pidfile" | head -n1)"
+  if [[ -n "$parent" ]] && pid_alive "$parent" "$name"; then
+    mapfile -t pids < <(child_pids "$parent")
+    pids=("$parent" "${pids[@]}")
   fi
-  if [[ -f "$dir/nginx.workers" ]]; then
-    mapfile -t -O "${#pids[@]}" pids < <(pids_from_file "$dir/nginx.workers")
+  if [[ -f "$children" ]]; then
+    mapfile -t -O "${#pids[@]}" pids < <(pids_from_file "$children")
   fi
   if ((${#pids[@]} > 0)); then
-    stop_pids nginx 15 "${pids[@]}"
+    stop_pids "$name" 15 "${pids[@]}"
   fi
-  rm -f "$dir/nginx.pid" "$dir/nginx.workers"
+  rm -f "$pidfile" "$children"
 }
+
+nginx_stop() { web_server_stop nginx "$1/nginx.pid" "$1/nginx.workers"; }
 
 # ---------------------------------------------------------------------------------------------
 # Apache httpd (mod_proxy_fcgi), private instance from conf/apache/authfcgi-local.conf.in
@@ -471,9 +490,6 @@ web_server_group() {
   fi
   return 0
 }
-
-# apache_children PID: the current child processes of the Apache parent PID.
-apache_children() { nginx_children "$@"; }
 
 # apache_start DIR PORT FCGI_SOCKET: renders DIR/apache.conf, starts Apache (it daemonizes and
 # writes DIR/apache.pid) and waits until it accepts on 127.0.0.1:PORT. As root, the children
@@ -530,7 +546,7 @@ apache_start() {
   for ((i = 0; i < 100; i++)); do
     if pidfile_alive "$name" "$pidfile" && port_in_use "$port"; then
       parent="$(pids_from_file "$pidfile" | head -n1)"
-      apache_children "$parent" >"$dir/apache.children"
+      child_pids "$parent" >"$dir/apache.children"
       return 0
     fi
     sleep 0.1
@@ -540,23 +556,11 @@ apache_start() {
   af_die "Apache did not come up on port $port (logs in $dir/logs)"
 }
 
-# apache_stop DIR: SIGTERM to the parent (it stops its children at once, like `-k stop`), a
-# bounded wait, SIGKILL for anything left; children recorded at start or alive now included.
+# apache_stop DIR
 apache_stop() {
-  local dir="$1" pids=() parent name=apache2 bin
+  local name=apache2 bin
   if bin="$(apache_bin)"; then
     name="$(basename "$bin")"
   fi
-  parent="$(pids_from_file "$dir/apache.pid" | head -n1)"
-  if [[ -n "$parent" ]] && pid_alive "$parent" "$name"; then
-    mapfile -t pids < <(apache_children "$parent")
-    pids=("$parent" "${pids[@]}")
-  fi
-  if [[ -f "$dir/apache.children" ]]; then
-    mapfile -t -O "${#pids[@]}" pids < <(pids_from_file "$dir/apache.children")
-  fi
-  if ((${#pids[@]} > 0)); then
-    stop_pids "$name" 15 "${pids[@]}"
-  fi
-  rm -f "$dir/apache.pid" "$dir/apache.children"
+  web_server_stop "$name" "$1/apache.pid" "$1/apache.children"
 }
