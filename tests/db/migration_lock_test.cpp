@@ -1,6 +1,6 @@
 // The migration lock: the named lock (plain servers) and the lock row (Galera). Both methods are
-// forced here, so both are checked against the plain MariaDB of scripts/test; tests/galera/run.sh
-// runs these tests against a Galera node too (AUTHFCGI_TEST_DB_GALERA=1).
+// forced here, so both are checked against the plain MariaDB of scripts/test; the Galera
+// suite (tests/galera) runs these tests against a Galera node too (AUTHFCGI_TEST_DB_GALERA=1).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -207,7 +207,7 @@ TEST_F(MigrationLockTest, NamedLockHeldElsewhereStopsMigrationUntilItsConnection
       << "migrate() must release the named lock";
 }
 
-// scripts/test runs the DB tests on a plain MariaDB; tests/galera/run.sh sets
+// scripts/test runs the DB tests on a plain MariaDB; the Galera suite (tests/galera) sets
 // AUTHFCGI_TEST_DB_GALERA=1 and runs them on a cluster node.
 TEST_F(MigrationLockTest, AutomaticLockIsTheLockRowOnGaleraAndTheNamedLockElsewhere) {
   const char* galera_env = std::getenv("AUTHFCGI_TEST_DB_GALERA");

@@ -73,6 +73,24 @@ def login_path(next_value: str | None = None) -> str:
     return "/auth/login?next=" + quote(next_value, safe="")
 
 
+class _NoCookies(requests.cookies.RequestsCookieJar):
+    """A jar that keeps nothing."""
+
+    def set_cookie(self, cookie, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ARG002
+        return None
+
+    def extract_cookies(self, response, request):  # noqa: ANN001, ARG002
+        return None
+
+
+def plain_session() -> requests.Session:
+    """A keep-alive client that keeps no cookies (curl without -c): each request carries only
+    the Cookie header it is given, so a probe stays anonymous or stays one fixed session."""
+    session = requests.Session()
+    session.cookies = _NoCookies()
+    return session
+
+
 class _SourceAddress(HTTPAdapter):
     """Connects from ADDRESS (e.g. 127.0.0.2) so the site sees another client address."""
 
@@ -164,11 +182,17 @@ def greeting(page: str) -> str | None:
     return html.unescape(m.group(1)) if m else None
 
 
-def is_anonymous(response: requests.Response) -> bool:
+def is_anonymous(response: requests.Response | RawResponse) -> bool:
     """200 with the anonymous greeting and navbar, as SPEC's page table says."""
     text = response.text
     return (response.status_code == 200 and "Hello, Anonymous!" in text
             and 'href="/auth/login"' in text and 'href="/auth/logout"' not in text)
+
+
+def blank_values(page: str) -> str:
+    """PAGE with every attribute value emptied (CSRF tokens, the typed email), to compare two
+    answers that must not differ otherwise."""
+    return re.sub(r'value="[^"]*"', 'value=""', page)
 
 
 def is_logged_in_as(response: requests.Response, username: str) -> bool:
@@ -183,6 +207,10 @@ class RawResponse:
     status: int
     header_lines: list[bytes]  # each as received, CRLF included
     body: bytes
+
+    @property
+    def status_code(self) -> int:  # as requests names it
+        return self.status
 
     def headers(self, name: str) -> list[str]:
         out = []

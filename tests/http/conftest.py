@@ -14,26 +14,14 @@ fail logins on purpose. Tests of throttling start a site of their own with make_
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from browser import Browser
-from stack import (SERVERS, MariaDB, Site, StackError, User, crash_lines, env_build_dir,
-                   next_number)
-
-LOOSE_THROTTLE = ("throttle_account_max_failures = 1000", "throttle_address_max_failures = 1000")
-
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--server", choices=SERVERS, action="append",
-                     help="run the tests behind this web server only (repeatable)")
-    parser.addoption("--keep", action="store_true", help="keep the work directory (logs)")
+from stack import LOOSE_THROTTLE, SERVERS, MariaDB, Site, StackError, User, crash_lines, next_number
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -42,26 +30,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("server", chosen, scope="session")
 
 
-@pytest.fixture(scope="session")
-def build_dir() -> Path:
-    directory = env_build_dir()
-    for binary in ("authfcgi", "authctl"):
-        if not (directory / binary).exists():
-            pytest.exit(f"no {binary} in {directory}: build first (scripts/test does)", 2)
-    return directory
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
+    # pytest regroups items by parameter and scatters a module's tests across the run, so
+    # module fixtures (a throttle stack, an outage) would be built again and again. Keep file
+    # order within each server: every nginx test, then every Apache test.
+    collected = {item.nodeid: i for i, item in enumerate(items)}
+    yield
 
+    def key(item: pytest.Item) -> tuple[int, int]:
+        callspec = getattr(item, "callspec", None)
+        server = callspec.params.get("server") if callspec else None
+        return (SERVERS.index(server) if server in SERVERS else -1, collected[item.nodeid])
 
-@pytest.fixture(scope="session")
-def workdir(request: pytest.FixtureRequest) -> Path:
-    # Not pytest's tmp_path: Apache's children (www-data) must traverse it to the socket,
-    # and unix socket paths must stay short.
-    directory = Path(tempfile.mkdtemp(prefix="authfcgi-http.", dir=os.environ.get("TMPDIR")))
-    directory.chmod(0o755)
-    yield directory
-    if request.config.getoption("--keep"):
-        print(f"\nwork directory kept: {directory}")
-    else:
-        shutil.rmtree(directory, ignore_errors=True)
+    items.sort(key=key)
 
 
 @pytest.fixture(scope="session")
@@ -120,8 +102,11 @@ def make_site(site_factory: SiteFactory):  # noqa: ANN201
         return s
 
     yield make
+    crashes = []
     for s in reversed(started):
         s.stop()
+        crashes += crash_lines(s.log_text()) if s.workers else []
+    assert not crashes, f"worker crash: {crashes}"
 
 
 @pytest.fixture

@@ -15,12 +15,15 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
 COMMON = REPO / "scripts" / "lib" / "common.sh"
 SERVERS = ("nginx", "apache")
+# For sites whose tests fail logins from 127.0.0.1 on purpose: throttling has suites of its own.
+LOOSE_THROTTLE = ("throttle_account_max_failures = 1000", "throttle_address_max_failures = 1000")
 
 
 _numbers = itertools.count(1)
@@ -50,19 +53,26 @@ def tail(path: Path, lines: int = 25) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def run_shell(script: Path, function: str, *args: str, timeout: float = 120,
+              stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Runs FUNCTION of the bash library SCRIPT (scripts/lib/*.sh); never raises on its exit."""
+    return subprocess.run(["bash", "-c", 'source "$0" && "$@"', str(script), function, *args],
+                          input=stdin if stdin is not None else "", capture_output=True,
+                          text=True, timeout=timeout)
+
+
 def shell(function: str, *args: str, service: str, logs: tuple[Path, ...] = (),
-          timeout: float = 120) -> str:
-    """Runs FUNCTION from scripts/lib/common.sh; its stdout, or a StackError naming SERVICE."""
+          timeout: float = 120, script: Path = COMMON, log_lines: int = 25) -> str:
+    """Runs FUNCTION of SCRIPT (scripts/lib/common.sh by default); its stdout, or a StackError
+    naming SERVICE with the function's stderr and the tails of LOGS."""
     try:
-        done = subprocess.run(
-            ["bash", "-c", 'source "$0" && "$@"', str(COMMON), function, *args],
-            capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        done = run_shell(script, function, *args, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         raise StackError(f"{service}: {function} did not finish within {timeout} s") from e
     if done.returncode != 0:
         parts = [f"{service}: {function} failed (exit {done.returncode})",
                  done.stderr.strip()[-3000:]]
-        parts += [f"--- {log}, last lines ---\n{tail(log)}" for log in logs]
+        parts += [f"--- {log}, last lines ---\n{tail(log, log_lines)}" for log in logs]
         raise StackError("\n".join(p for p in parts if p))
     return done.stdout
 
@@ -88,6 +98,46 @@ def wait_http(url: str, timeout: float = 30) -> bool:
             pass
         time.sleep(0.2)
     return False
+
+
+def wait_until(condition: Callable[[], object], timeout: float, step: float = 0.1) -> bool:
+    """Polls CONDITION until it holds or TIMEOUT seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return bool(condition())
+
+
+def pid_alive(pid: int, name: str = "") -> bool:
+    """PID exists, is not a zombie, and its command starts with NAME (a recycled pid is not
+    ours): common.sh's pid_alive."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    comm = stat[stat.index("(") + 1:stat.rindex(")")]
+    state = stat[stat.rindex(")") + 2:][:1]
+    return state not in ("Z", "X") and comm.startswith(name)
+
+
+def pids_from_file(path: Path) -> list[int]:
+    try:
+        return [int(p) for p in Path(path).read_text().split() if p.isdigit()]
+    except OSError:
+        return []
+
+
+def child_pids(pid: int) -> list[int]:
+    """PID's current children (nginx's workers, Apache's children): common.sh's child_pids."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(c) for c in children.read_text().split()]
+        except OSError:
+            pass
+    return found
 
 
 def random_password() -> str:
@@ -158,10 +208,7 @@ class Workers:
         shell("workers_stop", self.socket, str(self.pidfile), service="authfcgi workers")
 
     def pids(self) -> list[int]:
-        try:
-            return [int(p) for p in self.pidfile.read_text().split() if p.isdigit()]
-        except OSError:
-            return []
+        return pids_from_file(self.pidfile)
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -169,12 +216,14 @@ class Workers:
 
 @dataclass
 class WebServer:
-    """A private nginx or Apache (conf/*/authfcgi-local.conf.in) in front of a worker socket."""
+    """A private nginx or Apache (conf/*/authfcgi-local.conf.in) in front of a worker socket;
+    nginx may also have an upstream of several (EXTRA_SOCKETS: pools on several hosts)."""
 
     kind: str
     directory: Path
     port: int
     upstream_socket: str
+    extra_sockets: tuple[str, ...] = ()
 
     @property
     def base(self) -> str:
@@ -184,12 +233,18 @@ class WebServer:
     def error_log(self) -> Path:
         return self.directory / "logs" / "error.log"
 
+    @property
+    def access_log(self) -> Path:
+        return self.directory / "logs" / "access.log"
+
     def start(self) -> None:
         if self.kind not in SERVERS:
             raise StackError(f"unknown web server {self.kind!r} (nginx or apache)")
         name = "nginx" if self.kind == "nginx" else "Apache"
+        if self.extra_sockets and self.kind != "nginx":
+            raise StackError("only the nginx site takes an upstream of several sockets")
         shell(f"{self.kind}_start", str(self.directory), str(self.port), self.upstream_socket,
-              service=name, logs=(self.error_log, self.directory / "logs" / "start.log"))
+              *self.extra_sockets, service=name, logs=(self.error_log, self.directory / "logs" / "start.log"))
         if not wait_http(self.base + "/", 30):
             raise StackError(f"{name} on {self.base} does not answer\n"
                              f"--- {self.error_log} ---\n{tail(self.error_log)}")
@@ -220,6 +275,7 @@ class Site:
     db_password: str = field(default_factory=random_password)
     workers: Workers | None = None
     web: WebServer | None = None
+    parts: list = field(default_factory=list)  # what start() and add_*() started, in order
 
     @property
     def authfcgi(self) -> Path:
@@ -268,23 +324,39 @@ class Site:
         migrated = self.ctl("db", "migrate")
         if migrated.returncode != 0:
             raise StackError(f"authctl db migrate failed:\n{migrated.stderr}")
-        self.workers = Workers(self.authfcgi, self.config,
-                               socket_path(self.directory, "w.sock"), self.directory,
-                               self.processes, socket_group_for(self.server))
-        self.workers.start()
-        self.web = WebServer(self.server, self.directory / self.server, free_port(),
-                             self.workers.socket)
-        self.web.start()
+        self.workers, self.web = self.add_pool(processes=self.processes, name="w")
         return self
 
+    def add(self, part: Workers | WebServer) -> Workers | WebServer:
+        """Starts PART (workers or a web server of this site); Site.stop() stops it."""
+        self.parts.append(part)  # before start: a half-started part is stopped too
+        part.start()
+        return part
+
+    def add_pool(self, config: Path | None = None, server: str | None = None,
+                 processes: int = 1, name: str = "") -> tuple[Workers, WebServer]:
+        """Another pool of workers on this site's database (CONFIG: this site's by default)
+        behind a web server of its own, as a second host would run it."""
+        name = name or f"pool{len(self.parts) // 2 + 1}"
+        server = server or self.server
+        workers = Workers(self.authfcgi, config or self.config,
+                          socket_path(self.directory, f"{name}.sock"), self.directory,
+                          processes, socket_group_for(server))
+        self.add(workers)
+        web = WebServer(server, self.directory / f"{server}-{name}", free_port(),
+                        workers.socket)
+        self.add(web)
+        return workers, web
+
     def stop(self) -> None:
+        """Stops every part, the last started first, all of them even when one fails."""
         errors = []
-        for part in (self.web, self.workers):
-            if part is not None:
-                try:
-                    part.stop()
-                except StackError as e:
-                    errors.append(str(e))
+        for part in reversed(self.parts):
+            try:
+                part.stop()
+            except StackError as e:
+                errors.append(str(e))
+        self.parts.clear()
         if errors:
             raise StackError("\n".join(errors))
 

@@ -7,7 +7,7 @@ import re
 import pytest
 import requests
 
-from browser import Browser, csrf_token, forms, is_anonymous, is_logged_in_as, raw_get
+from browser import Browser, blank_values, csrf_token, is_anonymous, is_logged_in_as
 
 HTML_HEADERS = {
     "X-Frame-Options": r"^DENY$",
@@ -110,10 +110,6 @@ def test_validation_message_keeps_the_email_and_never_echoes_the_password(
     assert "Invalid email or password." not in page.text
     if email:
         assert browser.form().inputs["email"]["value"] == email
-
-
-def blank_values(page: str) -> str:
-    return re.sub(r'value="[^"]*"', 'value=""', page)
 
 
 def test_unknown_email_and_wrong_password_answer_alike(browser, user):
