@@ -169,13 +169,9 @@ int user_passwd(AuthctlContext& ctx, const Options& options) {
   if (auto* failure = std::get_if<Failure>(&password)) {
     return report(ctx, *failure);
   }
-  const auto hash = ctx.hasher.hash(std::get<std::string>(password));
-  if (!ctx.users.update_password_hash(found.id, hash)) {
+  if (!ctx.accounts.set_password(found.id, std::get<std::string>(password))) {
     return report(ctx, no_such_user(found.email));
   }
-  // Whoever knew the old password may hold a session or a remember token: end them all.
-  ctx.sessions.remove_for_user(found.id);
-  ctx.remember_tokens.remove_for_user(found.id);
   ctx.out << "authctl: password changed for " << found.email
           << "; all of its sessions were logged out\n";
   return kExitOk;
@@ -219,8 +215,7 @@ int user_logout_everywhere(AuthctlContext& ctx, const Options& options) {
     return report(ctx, *failure);
   }
   const auto& found = std::get<domain::User>(user);
-  ctx.sessions.remove_for_user(found.id);
-  ctx.remember_tokens.remove_for_user(found.id);
+  ctx.accounts.log_out_everywhere(found.id);
   ctx.out << "authctl: logged out " << found.email << " everywhere\n";
   return kExitOk;
 }

@@ -6,9 +6,8 @@
 #include <vector>
 
 #include "cli/password_prompt.h"
+#include "domain/accounts.h"
 #include "domain/password_hasher.h"
-#include "domain/remember_token_store.h"
-#include "domain/session_store.h"
 #include "domain/user_repository.h"
 
 namespace authfcgi::cli {
@@ -27,8 +26,7 @@ struct AuthctlContext {
   std::ostream& err;
   std::function<PasswordInput(ConfirmPassword)> read_password;
   domain::UserRepository& users;
-  domain::SessionStore& sessions;
-  domain::RememberTokenStore& remember_tokens;
+  domain::Accounts& accounts;  // password changes and revocation, as the web app does them
   domain::PasswordHasher& hasher;
   std::function<std::vector<int>()> migrate;  // applies pending migrations; returns versions
 };

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "domain/throttle_policy.h"
+#include "domain/auth_settings.h"
 
 namespace authfcgi::config {
 
@@ -18,12 +18,7 @@ struct DatabaseConfig {
   std::string name = "authfcgi";
 };
 
-struct SessionConfig {
-  std::int64_t max_age_seconds = 24 * 3600;  // session cookie and row lifetime
-  std::int64_t remember_max_age_seconds = 365 * 24 * 3600;
-  std::int64_t csrf_time_limit_seconds = 3600;  // Flask-WTF's default
-  bool force_secure_cookies = false;            // Secure even when HTTPS is not reported
-};
+using SessionConfig = domain::SessionSettings;
 
 struct PwhashConfig {
   std::uint64_t opslimit = 2;       // crypto_pwhash_OPSLIMIT_INTERACTIVE
@@ -32,10 +27,7 @@ struct PwhashConfig {
 };
 
 // Login throttling: per account, and more loosely per client address.
-struct ThrottleConfig {
-  domain::ThrottleLimits account{5, 60, 900, 3600};
-  domain::ThrottleLimits address{20, 60, 900, 3600};
-};
+using ThrottleConfig = domain::ThrottleSettings;
 
 // Every option with its default; see conf/authfcgi.conf.example.
 struct Config {

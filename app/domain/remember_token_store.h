@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +31,8 @@ class RememberTokenStore {
   virtual bool mark_used(std::string_view selector, std::int64_t now) = 0;
   virtual void remove(std::string_view selector) = 0;
   virtual void remove_for_user(UserId user_id) = 0;
+  // Deletes the user's rows expired at `now` and all but the `keep` most recently issued.
+  virtual void trim_for_user(UserId user_id, std::size_t keep, std::int64_t now) = 0;
 };
 
 }  // namespace authfcgi::domain

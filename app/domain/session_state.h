@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,5 +22,12 @@ struct SessionState {
 
   bool operator==(const SessionState&) const = default;
 };
+
+// Pending flashes ride in the session cookie, so they are bounded: a message already pending
+// is not added twice, and beyond this many the oldest is dropped. A visitor who never follows
+// the redirects cannot grow the cookie past what web servers accept.
+inline constexpr std::size_t kMaxPendingFlashes = 5;
+
+void add_flash(SessionState& session, std::string message);
 
 }  // namespace authfcgi::domain

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -16,10 +17,12 @@ class SessionStore {
   virtual void create(std::string_view sid_hash, UserId user_id, std::int64_t expires_at) = 0;
   // The row's user, in one round trip; nullopt when the row is gone, expired at `now`, or its
   // user was deleted.
-  [[nodiscard]] virtual std::optional<User> find_user(std::string_view sid_hash,
-                                                      std::int64_t now) = 0;
+  [[nodiscard]] virtual std::optional<CurrentUser> find_user(std::string_view sid_hash,
+                                                             std::int64_t now) = 0;
   virtual void remove(std::string_view sid_hash) = 0;
   virtual void remove_for_user(UserId user_id) = 0;
+  // Deletes the user's rows expired at `now` and all but the `keep` most recently created.
+  virtual void trim_for_user(UserId user_id, std::size_t keep, std::int64_t now) = 0;
 };
 
 }  // namespace authfcgi::domain

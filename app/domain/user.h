@@ -15,4 +15,13 @@ struct User {
   std::string password_hash;  // argon2id string from crypto_pwhash_str
 };
 
+// Who is logged in, as pages and the log need it: never the password hash.
+struct CurrentUser {
+  UserId id = 0;
+  std::string email;
+  std::string username;
+
+  bool operator==(const CurrentUser&) const = default;
+};
+
 }  // namespace authfcgi::domain

@@ -14,6 +14,7 @@
 #include "config/config_loader.h"
 #include "crypto/sodium_init.h"
 #include "crypto/sodium_password_hasher.h"
+#include "domain/accounts.h"
 #include "storage/migrator.h"
 #include "storage/mysql_connection.h"
 #include "storage/mysql_remember_token_store.h"
@@ -71,6 +72,7 @@ int run(std::vector<std::string> args) {
   storage::MysqlSessionStore sessions(connection);
   storage::MysqlRememberTokenStore remember_tokens(connection);
   storage::Migrator migrator(connection, config.sql_dir);
+  domain::Accounts accounts(users, sessions, remember_tokens, hasher);
 
   cli::AuthctlContext context{
       std::cout,
@@ -79,8 +81,7 @@ int run(std::vector<std::string> args) {
         return cli::read_password(STDIN_FILENO, std::cin, std::cerr, confirm);
       },
       users,
-      sessions,
-      remember_tokens,
+      accounts,
       hasher,
       [&migrator] { return migrator.migrate(); },
   };

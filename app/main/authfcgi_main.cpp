@@ -19,6 +19,7 @@
 #include "crypto/sodium_init.h"
 #include "crypto/sodium_password_hasher.h"
 #include "crypto/sodium_random_source.h"
+#include "crypto/sodium_token_crypto.h"
 #include "crypto/system_clock.h"
 #include "domain/auth_service.h"
 #include "fcgi/server.h"
@@ -111,6 +112,7 @@ struct SharedServices {
   crypto::SodiumPasswordHasher argon2;
   crypto::BoundedPasswordHasher hasher;
   crypto::SodiumRandomSource random;
+  crypto::SodiumTokenCrypto token_crypto;
   crypto::SystemClock clock;
   logging::StderrEventSink events;
   std::string dummy_hash;
@@ -119,6 +121,7 @@ struct SharedServices {
       : keys(config.secret_key, previous),
         argon2(config.pwhash.opslimit, config.pwhash.memlimit),
         hasher(argon2, config.pwhash.max_concurrent),
+        token_crypto(keys, random),
         dummy_hash(domain::make_dummy_hash(hasher)) {}
 };
 
@@ -138,8 +141,8 @@ struct WorkerContext {
         remember_tokens(connection),
         throttle(connection),
         app(web::AppDependencies{users, sessions, remember_tokens, throttle, shared.hasher,
-                                 shared.clock, shared.random, shared.events, shared.keys, renderer,
-                                 config.session, config.throttle, shared.dummy_hash}) {}
+                                 shared.clock, shared.token_crypto, shared.events, shared.keys,
+                                 renderer, config.session, config.throttle, shared.dummy_hash}) {}
 };
 
 int run(const std::vector<std::string>& args) {

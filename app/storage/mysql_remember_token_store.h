@@ -14,6 +14,7 @@ class MysqlRememberTokenStore final : public domain::RememberTokenStore {
   bool mark_used(std::string_view selector, std::int64_t now) override;
   void remove(std::string_view selector) override;
   void remove_for_user(domain::UserId user_id) override;
+  void trim_for_user(domain::UserId user_id, std::size_t keep, std::int64_t now) override;
 
  private:
   MysqlConnection& connection_;

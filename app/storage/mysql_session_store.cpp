@@ -19,24 +19,23 @@ void MysqlSessionStore::create(std::string_view sid_hash, domain::UserId user_id
       });
 }
 
-std::optional<domain::User> MysqlSessionStore::find_user(std::string_view sid_hash,
-                                                         std::int64_t now) {
-  std::optional<domain::User> user;
+std::optional<domain::CurrentUser> MysqlSessionStore::find_user(std::string_view sid_hash,
+                                                                std::int64_t now) {
+  std::optional<domain::CurrentUser> user;
   // One round trip per request: the row and its user together, so a deleted user, a deleted
   // row (logout) or an expired row all read as "no user".
   connection_.with_statement(
-      "SELECT u.id, u.email, u.username, u.password_hash FROM sessions s "
+      "SELECT u.id, u.email, u.username FROM sessions s "
       "JOIN users u ON u.id = s.user_id WHERE s.sid_hash = ? AND s.expires_at > ?",
       [&](sql::PreparedStatement& statement) {
         statement.setString(1, std::string(sid_hash));
         statement.setInt64(2, now);
         const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
         if (rows->next()) {
-          domain::User found;
+          domain::CurrentUser found;
           found.id = rows->getInt64(1);
           found.email = rows->getString(2);
           found.username = rows->getString(3);
-          found.password_hash = rows->getString(4);
           user = std::move(found);
         }
       });
@@ -57,6 +56,22 @@ void MysqlSessionStore::remove_for_user(domain::UserId user_id) {
                                statement.setInt64(1, user_id);
                                statement.executeUpdate();
                              });
+}
+
+void MysqlSessionStore::trim_for_user(domain::UserId user_id, std::size_t keep, std::int64_t now) {
+  // One statement: expired rows, and every row at or below the (keep + 1)-th newest. The
+  // derived table makes MariaDB read the threshold before it deletes.
+  connection_.with_statement(
+      "DELETE FROM sessions WHERE user_id = ? AND (expires_at <= ? OR seq <= "
+      "(SELECT seq FROM (SELECT seq FROM sessions WHERE user_id = ? "
+      "ORDER BY seq DESC LIMIT 1 OFFSET ?) AS oldest_kept))",
+      [&](sql::PreparedStatement& statement) {
+        statement.setInt64(1, user_id);
+        statement.setInt64(2, now);
+        statement.setInt64(3, user_id);
+        statement.setInt64(4, static_cast<std::int64_t>(keep));
+        statement.executeUpdate();
+      });
 }
 
 }  // namespace authfcgi::storage

@@ -10,9 +10,11 @@ class MysqlSessionStore final : public domain::SessionStore {
   explicit MysqlSessionStore(MysqlConnection& connection) : connection_(connection) {}
 
   void create(std::string_view sid_hash, domain::UserId user_id, std::int64_t expires_at) override;
-  std::optional<domain::User> find_user(std::string_view sid_hash, std::int64_t now) override;
+  std::optional<domain::CurrentUser> find_user(std::string_view sid_hash,
+                                               std::int64_t now) override;
   void remove(std::string_view sid_hash) override;
   void remove_for_user(domain::UserId user_id) override;
+  void trim_for_user(domain::UserId user_id, std::size_t keep, std::int64_t now) override;
 
  private:
   MysqlConnection& connection_;

@@ -4,17 +4,15 @@
 #include <optional>
 #include <string>
 
-#include "domain/auth_service.h"
+#include "domain/auth_core.h"
 #include "domain/errors.h"
 #include "web/cookie.h"
 #include "web/cookie_names.h"
 #include "web/csrf.h"
 #include "web/handlers/handlers.h"
 #include "web/page_context.h"
-#include "web/remember_me.h"
 #include "web/router.h"
 #include "web/session_codec.h"
-#include "web/session_manager.h"
 
 namespace authfcgi::web {
 namespace {
@@ -86,33 +84,26 @@ std::optional<std::string> cookie_value(const Request& request, std::string_view
 struct App::Impl {
   explicit Impl(const AppDependencies& deps)
       : deps_(deps),
-        codec_(deps.keys, deps.session_config.max_age_seconds),
-        csrf_(deps.keys, deps.session_config.csrf_time_limit_seconds),
-        sessions_(deps.sessions, deps.random, deps.session_config),
-        remember_(deps.remember_tokens, deps.keys, deps.random,
-                  deps.session_config.remember_max_age_seconds),
-        auth_(deps.users, deps.hasher,
-              domain::LoginThrottling{deps.throttle, deps.throttle_config.account,
-                                      deps.throttle_config.address},
-              deps.events, deps.clock, std::string(deps.dummy_hash)),
-        services_{auth_, sessions_, remember_, csrf_, deps.renderer} {}
+        codec_(deps.keys, deps.session_settings.max_age_seconds),
+        csrf_(deps.keys, deps.session_settings.csrf_time_limit_seconds),
+        core_(domain::AuthCoreDependencies{deps.users, deps.sessions, deps.remember_tokens,
+                                           deps.throttle, deps.hasher, deps.token_crypto,
+                                           deps.events, deps.clock, deps.session_settings,
+                                           deps.throttle_settings, std::string(deps.dummy_hash)}),
+        services_{core_, csrf_, deps.renderer} {}
 
   Response handle(const Request& request);
   Response error_page(PageContext* context, int status);
 
   // The session from the cookie, or an empty (not yet started) one.
   domain::SessionState load_session(const Request& request, std::int64_t now) const;
-  void restore_user(PageContext& context);
-  Response route(PageContext& context);
-  void save_session(PageContext& context, const std::optional<domain::SessionState>& original,
-                    Response& response) const;
+  Response route(PageContext& context, const RouteMatch& match);
+  void send_cookies(domain::Visit& visit, bool secure, Response& response);
 
   AppDependencies deps_;
   SessionCodec codec_;
   Csrf csrf_;
-  SessionManager sessions_;
-  RememberMe remember_;
-  domain::AuthService auth_;
+  domain::AuthCore core_;
   handlers::AuthHandlerServices services_;
 };
 
@@ -125,57 +116,7 @@ domain::SessionState App::Impl::load_session(const Request& request, std::int64_
   return {};
 }
 
-void App::Impl::restore_user(PageContext& context) {
-  if (context.session.user_id) {
-    context.user = sessions_.load_user(context.session, context.now);
-    if (!context.user) {
-      // Logged out elsewhere, expired or deleted: this browser is anonymous from now on.
-      context.session.user_id.reset();
-    }
-  }
-  if (context.user) {
-    return;
-  }
-  const auto token = cookie_value(context.request, kRememberCookie);
-  if (!token) {
-    return;
-  }
-  const RememberResult result = remember_.consume(*token, context.now);
-  if (result.check == RememberCheck::Superseded) {
-    return;  // anonymous for this one request; the winning request's cookie stands
-  }
-  std::optional<domain::User> user;
-  if (result.check == RememberCheck::Valid) {
-    user = deps_.users.find_by_id(result.user_id);
-  }
-  if (result.check == RememberCheck::Reused) {
-    // The cookie was copied: whoever holds the newer token may be the thief or the user.
-    // Log the user out everywhere; they log in again with their password.
-    deps_.remember_tokens.remove_for_user(result.user_id);
-    deps_.sessions.remove_for_user(result.user_id);
-    // The account is named by id: looking up its email would cost a query for a log line.
-    auth_.record_event(domain::AuthEventKind::RememberTokenReused,
-                       "user-id:" + std::to_string(result.user_id), context.request.remote_addr);
-  } else if (!user) {
-    auth_.record_event(domain::AuthEventKind::RememberTokenRejected, "",
-                       context.request.remote_addr);
-  }
-  if (!user) {
-    context.extra_cookies.push_back(remember_.clear_cookie_header(context.secure_cookies));
-    return;
-  }
-  // Tokens rotate on use: the old one is now used, the browser gets a new one and a new session.
-  sessions_.log_in(context.session, user->id, context.now);
-  context.issued_remember_token = remember_.issue(user->id, context.now);
-  context.extra_cookies.push_back(
-      remember_.cookie_header(context.issued_remember_token, context.secure_cookies));
-  auth_.record_event(domain::AuthEventKind::RememberTokenUsed, user->email,
-                     context.request.remote_addr);
-  context.user = std::move(user);
-}
-
-Response App::Impl::route(PageContext& context) {
-  const RouteMatch match = match_route(context.request.method, context.request.path);
+Response App::Impl::route(PageContext& context, const RouteMatch& match) {
   if (!match.route) {
     return error_page(&context, 404);
   }
@@ -197,22 +138,26 @@ Response App::Impl::route(PageContext& context) {
   return error_page(&context, 404);
 }
 
-void App::Impl::save_session(PageContext& context,
-                             const std::optional<domain::SessionState>& original,
-                             Response& response) const {
+void App::Impl::send_cookies(domain::Visit& visit, bool secure, Response& response) {
   // A flash for an anonymous visitor with no session yet (the /secret redirect) needs one.
-  if (!context.session.flashes.empty()) {
-    sessions_.ensure_started(context.session, context.now);
+  if (!visit.session.flashes.empty()) {
+    core_.ensure_session(visit);
   }
-  if (!context.session.sid.empty() && (!original || *original != context.session)) {
+  if (visit.session_cookie() == domain::CookieIntent::Set) {
     SetCookie cookie;
     cookie.name = kSessionCookie;
-    cookie.value = codec_.encode(context.session);
-    cookie.secure = context.secure_cookies;
+    cookie.value = codec_.encode(visit.session);
+    cookie.secure = secure;
     response.add_header("Set-Cookie", serialize_set_cookie(cookie));
   }
-  for (auto& extra : context.extra_cookies) {
-    response.add_header("Set-Cookie", std::move(extra));
+  if (visit.remember.intent != domain::CookieIntent::Keep) {
+    SetCookie cookie;
+    cookie.name = kRememberCookie;
+    const bool set = visit.remember.intent == domain::CookieIntent::Set;
+    cookie.value = set ? visit.remember.value : std::string();
+    cookie.max_age = set ? deps_.session_settings.remember_max_age_seconds : 0;
+    cookie.secure = secure;
+    response.add_header("Set-Cookie", serialize_set_cookie(cookie));
   }
 }
 
@@ -231,16 +176,24 @@ Response App::Impl::error_page(PageContext* context, int status) {
 
 Response App::Impl::handle(const Request& request) {
   const std::int64_t now = deps_.clock.now();
-  PageContext context{request, now, load_session(request, now), std::nullopt, {}, false, {}};
-  context.secure_cookies = request.is_https || deps_.session_config.force_secure_cookies;
-  const std::optional<domain::SessionState> original =
-      context.session.sid.empty() ? std::nullopt : std::optional(context.session);
+  domain::Visit visit(load_session(request, now), cookie_value(request, kRememberCookie),
+                      request.remote_addr, now);
+  PageContext context{request, visit};
+  const bool secure_cookies = request.is_https || deps_.session_settings.force_secure_cookies;
 
   Response response;
   try {
-    restore_user(context);
-    response = route(context);
-    save_session(context, original, response);
+    const RouteMatch match = match_route(request.method, request.path);
+    // A password login and a logout give the remember cookie up; exchanging it for a new token
+    // first would only have them undo that.
+    const bool gives_remember_up =
+        match.route && match.method_allowed &&
+        ((*match.route == Route::Login && request.method == "POST") ||
+         (*match.route == Route::Logout && handlers::logout_acts(request)));
+    core_.identify(visit,
+                   gives_remember_up ? domain::Restore::No : domain::Restore::FromRememberCookie);
+    response = route(context, match);
+    send_cookies(visit, secure_cookies, response);
   } catch (const domain::StorageUnavailable& error) {
     log_line("database unavailable on " + request.method + " " + request.path + ": " +
              error.what());

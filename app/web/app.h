@@ -3,15 +3,15 @@
 #include <memory>
 #include <string_view>
 
-#include "config/config.h"
 #include "crypto/key_ring.h"
 #include "domain/auth_event_sink.h"
+#include "domain/auth_settings.h"
 #include "domain/clock.h"
 #include "domain/login_throttle_store.h"
 #include "domain/password_hasher.h"
-#include "domain/random_source.h"
 #include "domain/remember_token_store.h"
 #include "domain/session_store.h"
+#include "domain/token_crypto.h"
 #include "domain/user_repository.h"
 #include "web/request.h"
 #include "web/response.h"
@@ -27,18 +27,18 @@ struct AppDependencies {
   domain::LoginThrottleStore& throttle;
   domain::PasswordHasher& hasher;
   const domain::Clock& clock;
-  const domain::RandomSource& random;
+  const domain::TokenCrypto& token_crypto;
   domain::AuthEventSink& events;
-  const crypto::KeyRing& keys;
+  const crypto::KeyRing& keys;  // the session cookie's and CSRF tokens' MACs
   view::Renderer& renderer;
-  config::SessionConfig session_config;
-  config::ThrottleConfig throttle_config;
+  domain::SessionSettings session_settings;
+  domain::ThrottleSettings throttle_settings;
   std::string_view dummy_hash;  // domain::make_dummy_hash, made once per process
 };
 
-// The whole web application as a pure function of a request: session, remember-me, user
-// load, routing, handlers, cookies. Never throws: StorageUnavailable becomes a 503 page and
-// anything else a 500 page. One instance per worker thread.
+// The whole web application as a pure function of a request: it translates cookies and forms
+// to and from the auth core's visit, routes, and renders. Never throws: StorageUnavailable becomes
+// a 503 page and anything else a 500 page. One instance per worker thread.
 class App {
  public:
   explicit App(AppDependencies deps);

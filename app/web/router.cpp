@@ -14,7 +14,7 @@ struct RouteEntry {
 constexpr std::array<RouteEntry, 4> kRoutes{{
     {"/", Route::Index, false},
     {"/auth/login", Route::Login, true},
-    {"/auth/logout", Route::Logout, false},
+    {"/auth/logout", Route::Logout, true},
     {"/secret", Route::Secret, false},
 }};
 

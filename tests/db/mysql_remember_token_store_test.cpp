@@ -85,5 +85,22 @@ TEST_F(MysqlRememberTokenStoreTest, NewTokenIsUnusedAndOnlyTheFirstMarkWins) {
   EXPECT_FALSE(tokens_.mark_used("absent", 1'700'000'100));
 }
 
+TEST_F(MysqlRememberTokenStoreTest, TrimKeepsTheNewestTokensOfTheUserAndDropsExpiredOnes) {
+  for (int i = 0; i < 5; ++i) {
+    tokens_.insert(record("alice-" + std::to_string(i), alice_, 'a'));
+  }
+  ASSERT_TRUE(tokens_.mark_used("alice-3", kExpires - 100));
+  tokens_.insert(record("bob-0", bob_, 'b'));
+  tokens_.trim_for_user(alice_, 3, kExpires - 10);
+  EXPECT_FALSE(tokens_.find("alice-0").has_value());
+  EXPECT_FALSE(tokens_.find("alice-1").has_value());
+  EXPECT_TRUE(tokens_.find("alice-2").has_value());
+  EXPECT_TRUE(tokens_.find("alice-3").has_value()) << "a used token counts like any other";
+  EXPECT_TRUE(tokens_.find("alice-4").has_value());
+  EXPECT_TRUE(tokens_.find("bob-0").has_value()) << "other users are untouched";
+  tokens_.trim_for_user(alice_, 3, kExpires);  // all of them expired by then
+  EXPECT_FALSE(tokens_.find("alice-4").has_value());
+}
+
 }  // namespace
 }  // namespace authfcgi::storage

@@ -34,7 +34,6 @@ TEST_F(MysqlSessionStoreTest, CreatedSessionFindsItsUser) {
   EXPECT_EQ(user->id, alice_);
   EXPECT_EQ(user->email, "alice@example.com");
   EXPECT_EQ(user->username, "alice");
-  EXPECT_EQ(user->password_hash, "hash-a");
 }
 
 TEST_F(MysqlSessionStoreTest, UnknownSessionIsNotFound) {
@@ -84,10 +83,25 @@ TEST_F(MysqlSessionStoreTest, SessionForMissingUserIsRejected) {
   EXPECT_FALSE(sessions_.find_user(kSidA, kNow).has_value());
 }
 
-TEST_F(MysqlSessionStoreTest, PasswordChangeIsSeenOnTheNextLookup) {
-  sessions_.create(kSidA, alice_, kNow + 3600);
-  ASSERT_TRUE(users_.update_password_hash(alice_, "hash-new"));
-  EXPECT_EQ(sessions_.find_user(kSidA, kNow)->password_hash, "hash-new");
+TEST_F(MysqlSessionStoreTest, TrimKeepsTheNewestRowsOfTheUserAndDropsExpiredOnes) {
+  const auto sid = [](int i) { return std::string(60, 's') + std::to_string(1000 + i); };
+  // All created within one second: creation order, not time, decides which are the oldest.
+  for (int i = 0; i < 6; ++i) {
+    sessions_.create(sid(i), alice_, kNow + 3600);
+  }
+  sessions_.create(kSidB, bob_, kNow + 3600);
+  sessions_.trim_for_user(alice_, 4, kNow);
+  EXPECT_FALSE(sessions_.find_user(sid(0), kNow).has_value());
+  EXPECT_FALSE(sessions_.find_user(sid(1), kNow).has_value());
+  for (int i = 2; i < 6; ++i) {
+    EXPECT_TRUE(sessions_.find_user(sid(i), kNow).has_value()) << i;
+  }
+  EXPECT_TRUE(sessions_.find_user(kSidB, kNow).has_value()) << "other users are untouched";
+
+  sessions_.trim_for_user(alice_, 4, kNow + 3600);  // every row has expired by then
+  EXPECT_FALSE(sessions_.find_user(sid(5), kNow).has_value());
+  sessions_.trim_for_user(bob_, 100, kNow);  // fewer rows than the bound: nothing to do
+  EXPECT_TRUE(sessions_.find_user(kSidB, kNow).has_value());
 }
 
 }  // namespace

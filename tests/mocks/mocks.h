@@ -31,9 +31,11 @@ class MockSessionStore : public domain::SessionStore {
   MockSessionStore();
   ~MockSessionStore() override;
   MOCK_METHOD(void, create, (std::string_view, domain::UserId, std::int64_t), (override));
-  MOCK_METHOD(std::optional<domain::User>, find_user, (std::string_view, std::int64_t), (override));
+  MOCK_METHOD(std::optional<domain::CurrentUser>, find_user, (std::string_view, std::int64_t),
+              (override));
   MOCK_METHOD(void, remove, (std::string_view), (override));
   MOCK_METHOD(void, remove_for_user, (domain::UserId), (override));
+  MOCK_METHOD(void, trim_for_user, (domain::UserId, std::size_t, std::int64_t), (override));
 };
 
 class MockRememberTokenStore : public domain::RememberTokenStore {
@@ -45,6 +47,7 @@ class MockRememberTokenStore : public domain::RememberTokenStore {
   MOCK_METHOD(bool, mark_used, (std::string_view, std::int64_t), (override));
   MOCK_METHOD(void, remove, (std::string_view), (override));
   MOCK_METHOD(void, remove_for_user, (domain::UserId), (override));
+  MOCK_METHOD(void, trim_for_user, (domain::UserId, std::size_t, std::int64_t), (override));
 };
 
 class MockLoginThrottleStore : public domain::LoginThrottleStore {

@@ -30,6 +30,11 @@ class RequestBuilder {
     request_.form[std::move(name)] = std::move(value);
     return *this;
   }
+  // name in lower case, as request_reader gives it.
+  RequestBuilder& header(std::string name, std::string value) {
+    request_.headers[std::move(name)] = std::move(value);
+    return *this;
+  }
   RequestBuilder& https() {
     request_.is_https = true;
     return *this;

@@ -5,7 +5,6 @@
 #include "domain/login_form.h"
 #include "domain/next_url.h"
 #include "util/percent_encoding.h"
-#include "web/cookie_names.h"
 #include "web/handlers/handlers.h"
 
 namespace authfcgi::web::handlers {
@@ -23,11 +22,11 @@ std::string safe_next(const Request& request) {
 Response render_form(PageContext& context, AuthHandlerServices& services, const std::string& next,
                      const domain::LoginForm& form, const domain::FieldErrors& errors,
                      std::string notice = {}) {
-  services.sessions.ensure_started(context.session, context.now);
+  services.core.ensure_session(context.visit);
   view::LoginPage page;
   page.form_action =
       next.empty() ? "/auth/login" : "/auth/login?next=" + util::percent_encode(next);
-  page.csrf_token = services.csrf.issue(context.session.csrf_secret, context.now);
+  page.csrf_token = services.csrf.issue(context.visit.session.csrf_secret, context.visit.now);
   page.email = form.email;  // the password is never echoed
   page.remember_me = form.remember_me;
   page.email_errors = errors.email;
@@ -66,15 +65,10 @@ Response login(PageContext& context, AuthHandlerServices& services) {
   }
 
   // CSRF first: on failure nothing else is evaluated.
-  const CsrfCheck csrf = services.csrf.check(context.session.csrf_secret,
-                                             field(context.request, "csrf_token"), context.now);
+  const CsrfCheck csrf = services.csrf.check(
+      context.visit.session.csrf_secret, field(context.request, "csrf_token"), context.visit.now);
   if (csrf != CsrfCheck::Ok) {
-    view::ErrorPage page;
-    page.status = 400;
-    page.heading = "Bad Request";
-    page.message = std::string(csrf_failure_message(csrf));
-    page.layout = context.take_layout("Bad Request");
-    return Response::html(400, services.renderer.render(page));
+    return csrf_failure(context, services.renderer, csrf);
   }
 
   const auto form = domain::LoginForm::from_fields(context.request.form);
@@ -83,32 +77,26 @@ Response login(PageContext& context, AuthHandlerServices& services) {
     return render_form(context, services, next, form, errors);
   }
 
-  const auto outcome = services.auth.authenticate(domain::normalize_email(form.email),
-                                                  form.password, context.request.remote_addr);
-  if (outcome.result == domain::LoginResult::Throttled) {
-    return render_throttled(context, services, next, form, outcome.retry_after_seconds);
+  const auto attempt = services.core.log_in(
+      context.visit, domain::normalize_email(form.email), form.password,
+      form.remember_me ? domain::RememberChoice::Yes : domain::RememberChoice::No);
+  if (attempt.result == domain::LoginResult::Throttled) {
+    return render_throttled(context, services, next, form, attempt.retry_after_seconds);
   }
-  if (outcome.result != domain::LoginResult::Success || !outcome.user) {
+  if (attempt.result != domain::LoginResult::Success) {
     context.flash("Invalid email or password.");
     return render_form(context, services, next, form, {});
   }
-
-  services.sessions.log_in(context.session, outcome.user->id, context.now);
-  context.user = outcome.user;
-  // A token of an earlier login in this browser is replaced (or dropped) rather than orphaned.
-  if (const auto old_token = context.request.cookies.find(std::string(kRememberCookie));
-      old_token != context.request.cookies.end()) {
-    services.remember.revoke(old_token->second);
-    if (!form.remember_me) {
-      context.extra_cookies.push_back(
-          services.remember.clear_cookie_header(context.secure_cookies));
-    }
-  }
-  if (form.remember_me) {
-    context.extra_cookies.push_back(services.remember.cookie_header(
-        services.remember.issue(outcome.user->id, context.now), context.secure_cookies));
-  }
   return Response::redirect(next.empty() ? "/" : next);
+}
+
+Response csrf_failure(PageContext& context, view::Renderer& renderer, CsrfCheck check) {
+  view::ErrorPage page;
+  page.status = 400;
+  page.heading = "Bad Request";
+  page.message = std::string(csrf_failure_message(check));
+  page.layout = context.take_layout("Bad Request");
+  return Response::html(400, renderer.render(page));
 }
 
 }  // namespace authfcgi::web::handlers

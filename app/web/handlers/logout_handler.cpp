@@ -1,30 +1,49 @@
 #include <string>
 
-#include "web/cookie_names.h"
 #include "web/handlers/handlers.h"
 
 namespace authfcgi::web::handlers {
+namespace {
+
+std::string_view header(const Request& request, const std::string& name) {
+  const auto found = request.headers.find(name);
+  return found == request.headers.end() ? std::string_view() : std::string_view(found->second);
+}
+
+// A link on another site must not log the user out (a cross-site GET carries the cookies):
+// the page asks to confirm with a form that posts back with a CSRF token.
+Response confirm_page(PageContext& context, AuthHandlerServices& services) {
+  services.core.ensure_session(context.visit);
+  view::LogoutPage page;
+  page.csrf_token = services.csrf.issue(context.visit.session.csrf_secret, context.visit.now);
+  page.layout = context.take_layout("Log Out");
+  return Response::html(200, services.renderer.render(page));
+}
+
+}  // namespace
+
+bool logout_acts(const Request& request) {
+  // Browsers mark requests started by another site; curl and older browsers send no mark and
+  // keep the lesson's navbar link working.
+  return request.method == "POST" || header(request, "sec-fetch-site") != "cross-site";
+}
 
 Response logout(PageContext& context, AuthHandlerServices& services) {
-  if (context.user) {
-    services.auth.record_event(domain::AuthEventKind::Logout, context.user->email,
-                               context.request.remote_addr);
-    services.sessions.log_out(context.session, context.now);
-    context.user.reset();
-    context.flash("You have been logged out.");
+  if (!logout_acts(context.request)) {
+    return confirm_page(context, services);
   }
-  if (const auto token = context.request.cookies.find(std::string(kRememberCookie));
-      token != context.request.cookies.end()) {
-    services.remember.revoke(token->second);
-    // A token this very request issued (the browser was restored from its remember cookie)
-    // dies too, and is not sent.
-    if (!context.issued_remember_token.empty()) {
-      services.remember.revoke(context.issued_remember_token);
-      const std::string prefix = std::string(kRememberCookie) + "=";
-      std::erase_if(context.extra_cookies,
-                    [&](const std::string& header) { return header.starts_with(prefix); });
+  if (context.request.method == "POST") {
+    const auto token = context.request.form.find("csrf_token");
+    const CsrfCheck csrf = services.csrf.check(
+        context.visit.session.csrf_secret,
+        token == context.request.form.end() ? std::string_view() : std::string_view(token->second),
+        context.visit.now);
+    if (csrf != CsrfCheck::Ok) {
+      return csrf_failure(context, services.renderer, csrf);
     }
-    context.extra_cookies.push_back(services.remember.clear_cookie_header(context.secure_cookies));
+  }
+  if (services.core.log_out(context.visit)) {
+    context.flash("You have been logged out.");
   }
   return Response::redirect("/");
 }

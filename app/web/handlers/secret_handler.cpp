@@ -6,7 +6,7 @@ namespace authfcgi::web::handlers {
 
 // login_required: anonymous visitors are sent to the login page with the path to return to.
 Response secret(PageContext& context, view::Renderer& renderer) {
-  if (!context.user) {
+  if (!context.visit.user) {
     context.flash("Please log in to access this page.");
     return Response::redirect("/auth/login?next=" + util::percent_encode(context.request.path));
   }

@@ -28,6 +28,12 @@ struct LoginPage {
   std::string notice;  // e.g. the throttling message
 };
 
+// Asks to confirm a logout that another site linked to.
+struct LogoutPage {
+  Layout layout;
+  std::string csrf_token;
+};
+
 struct SecretPage {
   Layout layout;
 };

@@ -168,12 +168,14 @@ struct Renderer::Templates {
         index(load_template(dir, "index")),
         login(load_template(dir, "login")),
         secret(load_template(dir, "secret")),
+        logout(load_template(dir, "logout")),
         error(load_template(dir, "error")) {}
 
   mustache base;
   mustache index;
   mustache login;
   mustache secret;
+  mustache logout;
   mustache error;
 
   // Indexed by Layout::logged_in.
@@ -293,6 +295,12 @@ std::string Renderer::render(const LoginPage& page) const {
 
 std::string Renderer::render(const SecretPage& page) const {
   return templates_->layout_page(page.layout, templates_->secret, templates_->plain_secret);
+}
+
+std::string Renderer::render(const LogoutPage& page) const {
+  data values = layout_data(page.layout);
+  values.set("csrf_token", page.csrf_token);
+  return templates_->in_layout(page.layout, templates_->logout, values);
 }
 
 std::string Renderer::render(const ErrorPage& page) const {

@@ -28,6 +28,7 @@ class Renderer {
   [[nodiscard]] std::string render(const IndexPage& page) const;
   [[nodiscard]] std::string render(const LoginPage& page) const;
   [[nodiscard]] std::string render(const SecretPage& page) const;
+  [[nodiscard]] std::string render(const LogoutPage& page) const;
   [[nodiscard]] std::string render(const ErrorPage& page) const;
 
   // How many of the six common pages (index, login, secret; anonymous and logged in) are

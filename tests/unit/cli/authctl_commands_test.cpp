@@ -43,6 +43,7 @@ class AuthctlTest : public ::testing::Test {
   StrictMock<MockSessionStore> sessions_;
   StrictMock<MockRememberTokenStore> tokens_;
   StrictMock<MockPasswordHasher> hasher_;
+  domain::Accounts accounts_{users_, sessions_, tokens_, hasher_};
   AuthctlContext context_{out_,
                           err_,
                           [this](ConfirmPassword confirm) {
@@ -50,8 +51,7 @@ class AuthctlTest : public ::testing::Test {
                             return password_;
                           },
                           users_,
-                          sessions_,
-                          tokens_,
+                          accounts_,
                           hasher_,
                           [this] {
                             ++migrate_calls_;
@@ -138,8 +138,8 @@ TEST_F(AuthctlTest, PasswdChangesTheHashAndRevokesEverySessionAndToken) {
   EXPECT_CALL(users_, find_by_email("ann@example.com")).WillOnce(Return(kAnn));
   EXPECT_CALL(hasher_, hash("correct horse")).WillOnce(Return("$argon2id$new"));
   EXPECT_CALL(users_, update_password_hash(7, "$argon2id$new")).WillOnce(Return(true));
-  EXPECT_CALL(sessions_, remove_for_user(7));
   EXPECT_CALL(tokens_, remove_for_user(7));
+  EXPECT_CALL(sessions_, remove_for_user(7));
   EXPECT_EQ(run({"user", "passwd", "--email", "ANN@example.com"}), kExitOk);
   EXPECT_EQ(prompts_, std::vector<ConfirmPassword>{ConfirmPassword::Yes});
 }
@@ -194,7 +194,7 @@ TEST_F(AuthctlTest, DatabaseDownIs4) {
 
 TEST_F(AuthctlTest, DatabaseDownDuringRevocationIs4) {
   EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(kAnn));
-  EXPECT_CALL(sessions_, remove_for_user(7)).WillOnce(Throw(domain::StorageUnavailable("gone")));
+  EXPECT_CALL(tokens_, remove_for_user(7)).WillOnce(Throw(domain::StorageUnavailable("gone")));
   EXPECT_EQ(run({"user", "logout-everywhere", "--email", "ann@example.com"}), kExitDatabase);
 }
 

@@ -7,9 +7,11 @@
 
 #include "crypto/hmac.h"
 #include "crypto/key_ring.h"
+#include "crypto/sodium_token_crypto.h"
 #include "domain/errors.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_random_source.h"
+#include "fakes/fake_stores.h"
 #include "mocks/mocks.h"
 #include "support/cookie_jar.h"
 #include "support/request_builder.h"
@@ -33,15 +35,22 @@ constexpr std::string_view kSecret = "test-secret-of-at-least-32-bytes-012345678
 class AppTest : public ::testing::Test {
  protected:
   AppTest() {
-    app_ = std::make_unique<App>(AppDependencies{
-        users_, sessions_, tokens_, throttle_, hasher_, clock_, random_, events_, keys_, renderer_,
-        config::SessionConfig{}, config::ThrottleConfig{}, "dummy-hash"});
+    app_ = std::make_unique<App>(dependencies(hasher_, keys_, token_crypto_));
+    sessions_.users[7] = domain::CurrentUser{7, "paul@example.com", "john"};
     // Throttling has its own tests below and in AuthServiceTest; here it never objects.
     ON_CALL(throttle_, get(_, _)).WillByDefault(Return(domain::ThrottleCounters{}));
     EXPECT_CALL(throttle_, get(_, _)).Times(AnyNumber());
     EXPECT_CALL(throttle_, record_failure(_, _, _)).Times(AnyNumber());
     EXPECT_CALL(throttle_, reset(_)).Times(AnyNumber());
     EXPECT_CALL(events_, record(_)).Times(AnyNumber());
+  }
+
+  AppDependencies dependencies(domain::PasswordHasher& hasher, const crypto::KeyRing& keys,
+                               const domain::TokenCrypto& token_crypto,
+                               domain::SessionSettings settings = {}) {
+    return AppDependencies{users_,   sessions_,    tokens_,     throttle_, hasher,
+                           clock_,   token_crypto, events_,     keys,      renderer_,
+                           settings, {},           "dummy-hash"};
   }
 
   // Sends a request with the jar's cookies and keeps the cookies it sets.
@@ -77,25 +86,36 @@ class AppTest : public ::testing::Test {
     EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
     EXPECT_CALL(hasher_, verify("paul-hash", "corn")).WillOnce(Return(true));
     EXPECT_CALL(hasher_, needs_rehash("paul-hash")).WillOnce(Return(false));
-    EXPECT_CALL(sessions_, create(_, 7, clock_.now() + 24 * 3600))
-        .WillOnce(SaveArg<0>(&stored_sid_hash_));
     const auto response = send(builder);
     ASSERT_EQ(response.status, 302);
-    ON_CALL(sessions_, find_user(_, _)).WillByDefault([this](std::string_view hash, auto) {
-      return hash == stored_sid_hash_ ? std::optional(paul_) : std::nullopt;
-    });
-    EXPECT_CALL(sessions_, find_user(_, _)).Times(AnyNumber());
+    ASSERT_EQ(sessions_.count_for(7), 1U);
+    for (const auto& [hash, row] : sessions_.rows) {
+      EXPECT_EQ(row.expires_at, clock_.now() + 24 * 3600);
+      stored_sid_hash_ = hash;
+    }
+  }
+
+  // The one remember token of paul that is still unused.
+  domain::RememberTokenRecord live_token() {
+    for (const auto& [selector, record] : tokens_.rows) {
+      if (record.user_id == 7 && record.used_at == 0) {
+        return record;
+      }
+    }
+    ADD_FAILURE() << "no live remember token";
+    return {};
   }
 
   StrictMock<testing::MockUserRepository> users_;
-  StrictMock<testing::MockSessionStore> sessions_;
-  StrictMock<testing::MockRememberTokenStore> tokens_;
+  testing::FakeSessionStore sessions_;
+  testing::FakeRememberTokenStore tokens_;
   StrictMock<testing::MockLoginThrottleStore> throttle_;
   StrictMock<testing::MockPasswordHasher> hasher_;
   StrictMock<testing::MockAuthEventSink> events_;
   testing::FakeClock clock_;
   testing::FakeRandomSource random_;
   crypto::KeyRing keys_{kSecret, {}};
+  crypto::SodiumTokenCrypto token_crypto_{keys_, random_};
   view::Renderer renderer_{AUTHFCGI_SOURCE_DIR "/templates"};
   std::unique_ptr<App> app_;
   CookieJar jar_;
@@ -240,11 +260,9 @@ TEST_F(AppTest, SuccessfulLoginStartsAFreshSessionAndGreetsTheUser) {
 TEST_F(AppTest, LoginHonoursASafeNextOnly) {
   log_in_paul(login_post("paul@example.com", "corn").query("next", "/secret"));
   // log_in_paul asserted the 302; check the Location of a second login with an unsafe next.
-  EXPECT_CALL(sessions_, remove(_));
   EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(paul_));
   EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(true));
   EXPECT_CALL(hasher_, needs_rehash(_)).WillOnce(Return(false));
-  EXPECT_CALL(sessions_, create(_, 7, _));
   const auto unsafe = send(login_post("paul@example.com", "corn").query("next", "//evil.example"));
   EXPECT_EQ(unsafe.status, 302);
   EXPECT_EQ(unsafe.header("Location"), "/");
@@ -254,7 +272,6 @@ TEST_F(AppTest, LoginRedirectsToSafeNext) {
   EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(paul_));
   EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(true));
   EXPECT_CALL(hasher_, needs_rehash(_)).WillOnce(Return(false));
-  EXPECT_CALL(sessions_, create(_, 7, _));
   const auto response = send(login_post("paul@example.com", "corn").query("next", "/secret"));
   EXPECT_EQ(response.status, 302);
   EXPECT_EQ(response.header("Location"), "/secret");
@@ -274,9 +291,9 @@ TEST_F(AppTest, SecretSendsAnonymousVisitorsToLoginWithAFlashShownOnce) {
 TEST_F(AppTest, LogoutDeletesTheRowAndFlashesOnce) {
   log_in_paul(login_post("paul@example.com", "corn"));
   const auto logged_in_cookie = jar_.get("session");
-  EXPECT_CALL(sessions_, remove(stored_sid_hash_));
   const auto response = send(RequestBuilder().get("/auth/logout"));
   EXPECT_EQ(response.status, 302);
+  EXPECT_FALSE(sessions_.rows.contains(stored_sid_hash_));
   EXPECT_EQ(response.header("Location"), "/");
   const auto index = send(RequestBuilder().get("/"));
   EXPECT_THAT(index.body, HasSubstr("You have been logged out."));
@@ -284,7 +301,6 @@ TEST_F(AppTest, LogoutDeletesTheRowAndFlashesOnce) {
   EXPECT_THAT(send(RequestBuilder().get("/")).body, Not(HasSubstr("You have been logged out.")));
 
   // The cookie copied before logout names a row that is gone: anonymous.
-  stored_sid_hash_.clear();
   const auto replay =
       app_->handle(RequestBuilder().get("/").cookie("session", logged_in_cookie).build());
   EXPECT_THAT(replay.body, HasSubstr("Hello, Anonymous!"));
@@ -298,62 +314,44 @@ TEST_F(AppTest, AnonymousLogoutJustRedirects) {
 }
 
 TEST_F(AppTest, RememberMeSurvivesABrowserRestartAndRotates) {
-  domain::RememberTokenRecord stored;
-  EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&stored));
   log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
   const auto remember_cookie = jar_.get("remember_token");
+  const auto first = live_token();
   ASSERT_FALSE(remember_cookie.empty());
-  EXPECT_EQ(remember_cookie.find(stored.validator_hash), std::string::npos);
+  EXPECT_EQ(remember_cookie.find(first.validator_hash), std::string::npos);
 
   jar_.erase("session");  // the browser was closed
-  domain::RememberTokenRecord rotated;
-  EXPECT_CALL(tokens_, find(stored.selector)).WillOnce(Return(stored));
-  EXPECT_CALL(tokens_, mark_used(stored.selector, clock_.now())).WillOnce(Return(true));
   EXPECT_CALL(users_, find_by_id(7)).WillOnce(Return(paul_));
-  EXPECT_CALL(sessions_, create(_, 7, _)).WillOnce(SaveArg<0>(&stored_sid_hash_));
-  EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&rotated));
   const auto index = send(RequestBuilder().get("/"));
   EXPECT_THAT(index.body, HasSubstr("Hello, john!"));
   EXPECT_TRUE(jar_.has("session"));
-  EXPECT_NE(rotated.selector, stored.selector);
   EXPECT_NE(jar_.get("remember_token"), remember_cookie);
+  EXPECT_EQ(tokens_.rows.at(first.selector).used_at, clock_.now());
+  EXPECT_NE(live_token().selector, first.selector);
 }
 
 TEST_F(AppTest, ReusedRememberTokenRevokesEveryLoginOfTheUser) {
-  domain::RememberTokenRecord stored;
-  EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&stored));
   log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
   const auto copied = jar_.get("remember_token");
+  jar_.erase("session");
+  EXPECT_CALL(users_, find_by_id(7)).WillOnce(Return(paul_));
+  EXPECT_THAT(send(RequestBuilder().get("/")).body, HasSubstr("Hello, john!"));
 
-  // The token was exchanged two minutes ago by whoever used it first.
-  stored.used_at = clock_.now();
+  // Two minutes later the copy of the exchanged token comes back.
   clock_.advance(120);
-  EXPECT_CALL(tokens_, find(stored.selector)).WillOnce(Return(stored));
-  EXPECT_CALL(tokens_, remove_for_user(7));
-  EXPECT_CALL(sessions_, remove_for_user(7));
   const auto response =
       app_->handle(RequestBuilder().get("/").cookie("remember_token", copied).build());
   EXPECT_THAT(response.body, HasSubstr("Hello, Anonymous!"));
   EXPECT_THAT(std::string(response.header("Set-Cookie")), HasSubstr("Max-Age=0"));
+  EXPECT_EQ(sessions_.count_for(7), 0U);
+  EXPECT_EQ(tokens_.count_for(7), 0U);
+  EXPECT_THAT(send(RequestBuilder().get("/")).body, HasSubstr("Hello, Anonymous!"));
 }
 
-TEST_F(AppTest, LogoutFromARememberedBrowserKillsTheTokenItJustGot) {
-  domain::RememberTokenRecord stored;
-  EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&stored));
+TEST_F(AppTest, LogoutFromARememberedBrowserEndsItsTokenWithoutIssuingOne) {
   log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
   jar_.erase("session");  // the browser was closed; only the remember cookie is left
-
-  domain::RememberTokenRecord issued;
-  EXPECT_CALL(tokens_, find(stored.selector)).WillOnce(Return(stored));
-  EXPECT_CALL(tokens_, mark_used(stored.selector, _)).WillOnce(Return(true));
   EXPECT_CALL(users_, find_by_id(7)).WillOnce(Return(paul_));
-  EXPECT_CALL(sessions_, create(_, 7, _));
-  EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&issued));
-  EXPECT_CALL(sessions_, remove(_));
-  EXPECT_CALL(tokens_, remove(stored.selector));
-  EXPECT_CALL(tokens_, remove(::testing::Truly([&](std::string_view selector) {
-                return selector == issued.selector;
-              })));
   const auto response = send(RequestBuilder().get("/auth/logout"));
   EXPECT_EQ(response.status, 302);
   for (const auto header : response.headers_named("Set-Cookie")) {
@@ -362,41 +360,66 @@ TEST_F(AppTest, LogoutFromARememberedBrowserKillsTheTokenItJustGot) {
     }
   }
   EXPECT_FALSE(jar_.has("remember_token"));
+  EXPECT_EQ(tokens_.count_for(7), 0U);
+  EXPECT_EQ(sessions_.count_for(7), 1U);  // only the password login's; none was started
+  EXPECT_THAT(send(RequestBuilder().get("/")).body, HasSubstr("You have been logged out."));
+}
+
+TEST_F(AppTest, ASelectorWithoutItsValidatorCannotDeleteAToken) {
+  log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
+  const auto stolen = jar_.get("remember_token");
+  const auto selector = stolen.substr(0, stolen.find('.'));
+  EXPECT_CALL(users_, find_by_id(7)).WillOnce(Return(paul_));
+  const auto thief =
+      app_->handle(RequestBuilder().get("/").cookie("remember_token", stolen).build());
+  EXPECT_THAT(thief.body, HasSubstr("Hello, john!"));
+
+  const auto trick =
+      app_->handle(RequestBuilder()
+                       .get("/auth/logout")
+                       .cookie("remember_token", selector + "." + std::string(43, 'A'))
+                       .build());
+  EXPECT_EQ(trick.status, 302);
+  ASSERT_TRUE(tokens_.rows.contains(selector)) << "a selector alone deleted the token";
+
+  clock_.advance(120);
+  const auto victim =
+      app_->handle(RequestBuilder().get("/").cookie("remember_token", stolen).build());
+  EXPECT_THAT(victim.body, HasSubstr("Hello, Anonymous!"));
+  EXPECT_EQ(sessions_.count_for(7), 0U);
+  EXPECT_EQ(tokens_.count_for(7), 0U);
 }
 
 TEST_F(AppTest, TokenJustUsedByAParallelRequestIsOnlyIgnored) {
-  domain::RememberTokenRecord stored;
-  EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&stored));
   log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
-  stored.used_at = clock_.now();
+  const auto old_cookie = jar_.get("remember_token");
+  jar_.erase("session");
+  EXPECT_CALL(users_, find_by_id(7)).WillOnce(Return(paul_));
+  send(RequestBuilder().get("/"));
   clock_.advance(5);
-  EXPECT_CALL(tokens_, find(stored.selector)).WillOnce(Return(stored));
-  const auto response = app_->handle(
-      RequestBuilder().get("/").cookie("remember_token", jar_.get("remember_token")).build());
+  const auto response =
+      app_->handle(RequestBuilder().get("/").cookie("remember_token", old_cookie).build());
   EXPECT_THAT(response.body, HasSubstr("Hello, Anonymous!"));
   // The parallel request that won sent the browser its new token: it must not be cleared.
   EXPECT_TRUE(response.headers_named("Set-Cookie").empty());
+  EXPECT_EQ(sessions_.count_for(7), 2U);
 }
 
 TEST_F(AppTest, WrongValidatorLeavesTheTokenAlone) {
-  domain::RememberTokenRecord stored;
-  EXPECT_CALL(tokens_, insert(_)).WillOnce(SaveArg<0>(&stored));
   log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
   std::string forged = jar_.get("remember_token");
   forged.back() = forged.back() == 'A' ? 'B' : 'A';
-  EXPECT_CALL(tokens_, find(stored.selector)).WillOnce(Return(stored));
   const auto response =
       app_->handle(RequestBuilder().get("/").cookie("remember_token", forged).build());
   EXPECT_THAT(response.body, HasSubstr("Hello, Anonymous!"));
+  EXPECT_EQ(live_token().used_at, 0);
 }
 
 TEST_F(AppTest, RememberCookieSetsAYearLongHttpOnlyCookie) {
-  EXPECT_CALL(tokens_, insert(_));
   fetch_csrf_token();
   EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(paul_));
   EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(true));
   EXPECT_CALL(hasher_, needs_rehash(_)).WillOnce(Return(false));
-  EXPECT_CALL(sessions_, create(_, 7, _));
   const auto response = send(login_post("paul@example.com", "corn").field("remember_me", "y"));
   bool found = false;
   for (const auto header : response.headers_named("Set-Cookie")) {
@@ -410,12 +433,66 @@ TEST_F(AppTest, RememberCookieSetsAYearLongHttpOnlyCookie) {
   EXPECT_TRUE(found);
 }
 
+TEST_F(AppTest, LoggingInAgainReplacesTheBrowsersToken) {
+  log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
+  const auto first = live_token();
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(paul_));
+  EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(true));
+  EXPECT_CALL(hasher_, needs_rehash(_)).WillOnce(Return(false));
+  const auto again = send(login_post("paul@example.com", "corn"));
+  EXPECT_EQ(again.status, 302);
+  EXPECT_FALSE(tokens_.rows.contains(first.selector));
+  EXPECT_FALSE(jar_.has("remember_token"));
+}
+
 TEST_F(AppTest, ForgedRememberCookieIsIgnoredAndCleared) {
-  EXPECT_CALL(tokens_, find(_)).WillOnce(Return(std::nullopt));
   const auto response = send(RequestBuilder().get("/").cookie(
       "remember_token", "AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
   EXPECT_THAT(response.body, HasSubstr("Hello, Anonymous!"));
   EXPECT_THAT(std::string(response.header("Set-Cookie")), HasSubstr("Max-Age=0"));
+}
+
+TEST_F(AppTest, CrossSiteLogoutLinkAsksToConfirmWithACsrfProtectedPost) {
+  log_in_paul(login_post("paul@example.com", "corn"));
+  const auto page =
+      send(RequestBuilder().get("/auth/logout").header("sec-fetch-site", "cross-site"));
+  EXPECT_EQ(page.status, 200);
+  EXPECT_THAT(page.body, HasSubstr(R"(method="post" action="/auth/logout")"));
+  EXPECT_TRUE(sessions_.rows.contains(stored_sid_hash_));
+  EXPECT_THAT(send(RequestBuilder().get("/")).body, HasSubstr("Hello, john!"));
+
+  const auto forged = send(RequestBuilder().post("/auth/logout").field("csrf_token", "1.AAAA"));
+  EXPECT_EQ(forged.status, 400);
+  EXPECT_TRUE(sessions_.rows.contains(stored_sid_hash_));
+
+  std::smatch match;
+  const std::regex token(R"re(name="csrf_token" type="hidden" value="([^"]+)")re");
+  ASSERT_TRUE(std::regex_search(page.body, match, token));
+  const auto confirmed =
+      send(RequestBuilder().post("/auth/logout").field("csrf_token", match[1].str()));
+  EXPECT_EQ(confirmed.status, 302);
+  EXPECT_FALSE(sessions_.rows.contains(stored_sid_hash_));
+  EXPECT_THAT(send(RequestBuilder().get("/")).body, HasSubstr("You have been logged out."));
+}
+
+TEST_F(AppTest, SameSiteLogoutLinkLogsOut) {
+  log_in_paul(login_post("paul@example.com", "corn"));
+  const auto response =
+      send(RequestBuilder().get("/auth/logout").header("sec-fetch-site", "same-origin"));
+  EXPECT_EQ(response.status, 302);
+  EXPECT_FALSE(sessions_.rows.contains(stored_sid_hash_));
+}
+
+TEST_F(AppTest, PendingFlashesStayFewAndUnrepeated) {
+  for (int visit = 0; visit < 72; ++visit) {
+    EXPECT_EQ(send(RequestBuilder().get("/secret")).status, 302);
+  }
+  EXPECT_LT(jar_.get("session").size(), 400U);
+  const auto form = send(RequestBuilder().get("/auth/login"));
+  const std::string flash = "Please log in to access this page.";
+  const auto first = form.body.find(flash);
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_EQ(form.body.find(flash, first + 1), std::string::npos) << "shown twice";
 }
 
 TEST_F(AppTest, TamperedSessionCookieIsAnonymousNotAnError) {
@@ -445,33 +522,37 @@ TEST_F(AppTest, SessionsSurviveASecretRotation) {
 
   // The operator rotates the secret and keeps the old one for verification only.
   const crypto::KeyRing rotated{"a-brand-new-secret-of-at-least-32-bytes!!", {kSecret}};
+  const crypto::SodiumTokenCrypto rotated_crypto{rotated, random_};
   testing::MockPasswordHasher rotated_hasher;
-  App rotated_app(AppDependencies{users_, sessions_, tokens_, throttle_, rotated_hasher, clock_,
-                                  random_, events_, rotated, renderer_, config::SessionConfig{},
-                                  config::ThrottleConfig{}, "dummy-hash"});
+  App rotated_app(dependencies(rotated_hasher, rotated, rotated_crypto));
   const auto response =
       rotated_app.handle(RequestBuilder().get("/").cookie("session", old_cookie).build());
   EXPECT_THAT(response.body, HasSubstr("Hello, john!"));
 
   // Without the old secret among the previous ones, the same cookie is anonymous.
   const crypto::KeyRing replaced{"a-brand-new-secret-of-at-least-32-bytes!!", {}};
-  App replaced_app(AppDependencies{users_, sessions_, tokens_, throttle_, rotated_hasher, clock_,
-                                   random_, events_, replaced, renderer_, config::SessionConfig{},
-                                   config::ThrottleConfig{}, "dummy-hash"});
+  const crypto::SodiumTokenCrypto replaced_crypto{replaced, random_};
+  App replaced_app(dependencies(rotated_hasher, replaced, replaced_crypto));
   EXPECT_THAT(
       replaced_app.handle(RequestBuilder().get("/").cookie("session", old_cookie).build()).body,
       HasSubstr("Hello, Anonymous!"));
 }
 
 TEST_F(AppTest, ConfiguredSecureCookiesAreSecureWithoutHttps) {
-  config::SessionConfig forced;
+  domain::SessionSettings forced;
   forced.force_secure_cookies = true;
   testing::MockPasswordHasher other_hasher;
-  App secure_app(AppDependencies{users_, sessions_, tokens_, throttle_, other_hasher, clock_,
-                                 random_, events_, keys_, renderer_, forced,
-                                 config::ThrottleConfig{}, "dummy-hash"});
+  App secure_app(dependencies(other_hasher, keys_, token_crypto_, forced));
   const auto response = secure_app.handle(RequestBuilder().get("/auth/login").build());
   EXPECT_THAT(std::string(response.header("Set-Cookie")), HasSubstr("; Secure"));
+}
+
+TEST_F(AppTest, SessionStoreOutageOnALoggedInPageIs503) {
+  log_in_paul(login_post("paul@example.com", "corn"));
+  sessions_.unavailable = true;
+  const auto response = send(RequestBuilder().get("/secret"));
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(response.header("Retry-After"), "5");
 }
 
 TEST_F(AppTest, DatabaseOutageIs503) {

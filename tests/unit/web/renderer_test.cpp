@@ -136,6 +136,7 @@ TEST_F(PrerenderedPagesTest, CustomTemplatesWithRawRepeatedOrMarkerLikeTagsStill
          "{{/username}}{{/logged_in}}{{#flashes}}<p>{{message}}</p>{{/flashes}}{{{body}}}";
   std::ofstream(dir / "index.mustache") << "authfcgi-slot-0& Hello, {{username}}!";
   std::ofstream(dir / "secret.mustache") << "Secret of {{& username}}";
+  std::ofstream(dir / "logout.mustache") << "Log out? {{csrf_token}}";
   std::ofstream(dir / "login.mustache")
       << "<form action=\"{{form_action}}\">{{csrf_token}}|{{csrf_token}}"
          "{{#notice}}{{notice}}{{/notice}}<input value=\"{{email}}\"></form>";
@@ -163,6 +164,7 @@ TEST_F(PrerenderedPagesTest, PagesTheCutCannotFollowAreRenderedFully) {
   const auto write_pages = [&dir] {
     std::ofstream(dir / "index.mustache") << "Hello, {{username}}!";
     std::ofstream(dir / "secret.mustache") << "Secret";
+    std::ofstream(dir / "logout.mustache") << "Log out? {{csrf_token}}";
     std::ofstream(dir / "login.mustache")
         << "<form action=\"{{form_action}}\">{{csrf_token}}{{#notice}}{{notice}}{{/notice}}</form>";
     std::ofstream(dir / "error.mustache") << "{{status}} {{heading}}: {{message}}";
@@ -222,7 +224,7 @@ TEST(RendererThreads, PagesRenderedFromManyThreadsAtOnceAreIntact) {
 TEST(RendererStartup, BrokenTemplateIsRefusedWithItsName) {
   const auto dir = std::filesystem::temp_directory_path() / "authfcgi-broken-templates";
   std::filesystem::create_directories(dir);
-  for (const char* name : {"base", "index", "login", "secret", "error"}) {
+  for (const char* name : {"base", "index", "login", "secret", "logout", "error"}) {
     std::ofstream(dir / (std::string(name) + ".mustache")) << "ok {{#open}} never closed";
   }
   try {

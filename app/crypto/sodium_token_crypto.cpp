@@ -1,0 +1,56 @@
+#include "crypto/sodium_token_crypto.h"
+
+#include <vector>
+
+#include "crypto/base64url.h"
+#include "crypto/hmac.h"
+
+namespace authfcgi::crypto {
+namespace {
+
+std::string to_hex(const Mac& mac) {
+  constexpr std::string_view kDigits = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(mac.size() * 2);
+  for (const unsigned char byte : mac) {
+    hex.push_back(kDigits[byte >> 4U]);
+    hex.push_back(kDigits[byte & 0x0FU]);
+  }
+  return hex;
+}
+
+}  // namespace
+
+SodiumTokenCrypto::SodiumTokenCrypto(const KeyRing& keys, const domain::RandomSource& random)
+    : keys_(keys), random_(random) {}
+
+void SodiumTokenCrypto::random_tokens(std::span<std::string> out, std::size_t bytes_each) const {
+  // One draw for all of them: a new session needs two secrets, and getrandom is a system call.
+  std::vector<unsigned char> bytes(out.size() * bytes_each);
+  random_.fill(bytes);
+  const std::span<const unsigned char> all(bytes);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = base64url_encode(all.subspan(i * bytes_each, bytes_each));
+  }
+}
+
+std::string SodiumTokenCrypto::remember_hash(std::string_view token) const {
+  return to_hex(hmac_sign(keys_.signing_key(KeyPurpose::Remember), token));
+}
+
+bool SodiumTokenCrypto::remember_hash_matches(std::string_view token,
+                                              std::string_view stored) const {
+  // Tokens issued before a key rotation stay valid: try the previous keys too.
+  for (const Key* key : keys_.verification_keys(KeyPurpose::Remember)) {
+    if (constant_time_equal(to_hex(hmac_sign(*key, token)), stored)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string SodiumTokenCrypto::session_id_digest(std::string_view sid) const {
+  return sha256_hex(sid);
+}
+
+}  // namespace authfcgi::crypto

@@ -1,0 +1,124 @@
+#include "domain/auth_core.h"
+
+#include <utility>
+
+namespace authfcgi::domain {
+namespace {
+
+CurrentUser current_user(const User& user) { return {user.id, user.email, user.username}; }
+
+}  // namespace
+
+AuthCore::AuthCore(AuthCoreDependencies deps)
+    : users_(deps.users),
+      events_(deps.events),
+      clock_(deps.clock),
+      sessions_(deps.sessions, deps.crypto, deps.session_settings),
+      remember_(deps.remember_tokens, deps.crypto, deps.session_settings.remember_max_age_seconds),
+      accounts_(deps.users, deps.sessions, deps.remember_tokens, deps.hasher),
+      auth_(deps.users, deps.hasher,
+            LoginThrottling{deps.throttle, deps.throttle_settings.account,
+                            deps.throttle_settings.address},
+            deps.events, deps.clock, std::move(deps.dummy_hash)) {}
+
+void AuthCore::record(AuthEventKind kind, const Visit& visit, std::string_view account) {
+  events_.record(AuthEvent{kind, clock_.now(), visit.client_address, std::string(account)});
+}
+
+void AuthCore::respond_to_theft(Visit& visit, UserId user_id) {
+  accounts_.log_out_everywhere(user_id);
+  // The account is named by id: looking up its email would cost a query for a log line.
+  record(AuthEventKind::RememberTokenReused, visit, "user-id:" + std::to_string(user_id));
+  visit.remember = {CookieIntent::Clear, {}};
+}
+
+void AuthCore::identify(Visit& visit, Restore restore) {
+  if (visit.session.user_id) {
+    visit.user = sessions_.load_user(visit.session, visit.now);
+    if (!visit.user) {
+      // Logged out elsewhere, expired, evicted or deleted: anonymous from now on.
+      visit.session.user_id.reset();
+    }
+  }
+  if (visit.user || restore == Restore::No || !visit.remember_cookie) {
+    return;
+  }
+  const RememberResult result = remember_.consume(*visit.remember_cookie, visit.now);
+  switch (result.check) {
+    case RememberCheck::Superseded:
+      return;  // anonymous for this one request; the winning request's cookie stands
+    case RememberCheck::Reused:
+      respond_to_theft(visit, result.user_id);
+      return;
+    case RememberCheck::Valid:
+      if (const auto user = users_.find_by_id(result.user_id)) {
+        // Tokens rotate on use: the old one is now used; a new one and a new session.
+        sessions_.log_in(visit.session, user->id, visit.now);
+        visit.remember = {CookieIntent::Set, remember_.issue(user->id, visit.now)};
+        visit.user = current_user(*user);
+        record(AuthEventKind::RememberTokenUsed, visit, user->email);
+        return;
+      }
+      break;
+    case RememberCheck::Invalid:
+      break;
+  }
+  record(AuthEventKind::RememberTokenRejected, visit, "");
+  visit.remember = {CookieIntent::Clear, {}};
+}
+
+LoginAttempt AuthCore::log_in(Visit& visit, std::string_view email, std::string_view password,
+                              RememberChoice remember) {
+  const LoginOutcome outcome = auth_.authenticate(email, password, visit.client_address);
+  if (outcome.result != LoginResult::Success || !outcome.user) {
+    return {
+        outcome.result == LoginResult::Success ? LoginResult::InvalidCredentials : outcome.result,
+        outcome.retry_after_seconds};
+  }
+  const UserId user_id = outcome.user->id;
+  // A token of an earlier login in this browser is given up rather than orphaned; one that
+  // proves a copy exists ends every login of its user before the new session starts.
+  if (visit.remember_cookie) {
+    const RememberResult old = remember_.give_up(*visit.remember_cookie, visit.now);
+    if (old.check == RememberCheck::Reused) {
+      respond_to_theft(visit, old.user_id);
+    }
+    visit.remember = {CookieIntent::Clear, {}};
+  }
+  sessions_.log_in(visit.session, user_id, visit.now);
+  visit.user = current_user(*outcome.user);
+  if (remember == RememberChoice::Yes) {
+    visit.remember = {CookieIntent::Set, remember_.issue(user_id, visit.now)};
+  }
+  return {LoginResult::Success, 0};
+}
+
+bool AuthCore::log_out(Visit& visit) {
+  bool ended = false;
+  if (visit.user) {
+    record(AuthEventKind::Logout, visit, visit.user->email);
+    sessions_.log_out(visit.session, visit.now);
+    visit.user.reset();
+    ended = true;
+  }
+  if (visit.remember_cookie) {
+    const RememberResult token = remember_.give_up(*visit.remember_cookie, visit.now);
+    if (token.check == RememberCheck::Reused) {
+      respond_to_theft(visit, token.user_id);
+    } else if (token.check == RememberCheck::Valid && !ended) {
+      // A browser remembered but not yet restored in this session is logged out all the same.
+      if (const auto user = users_.find_by_id(token.user_id)) {
+        record(AuthEventKind::Logout, visit, user->email);
+        ended = true;
+      }
+    }
+    visit.remember = {CookieIntent::Clear, {}};
+  }
+  return ended;
+}
+
+void AuthCore::ensure_session(Visit& visit) const {
+  sessions_.ensure_started(visit.session, visit.now);
+}
+
+}  // namespace authfcgi::domain

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "domain/remember_token_store.h"
+#include "domain/token_crypto.h"
+#include "domain/user.h"
+
+namespace authfcgi::domain {
+
+enum class RememberCheck {
+  Valid,       // the browser holds this live token (consume: now used; issue a new one)
+  Invalid,     // unknown, expired or forged: ignore it and clear the cookie
+  Superseded,  // just exchanged by a parallel request of the same browser: ignore it, and
+               // leave the cookie alone (that request's response carries the new one)
+  Reused,      // a token used earlier came back: someone copied it; revoke every login
+};
+
+struct RememberResult {
+  RememberCheck check = RememberCheck::Invalid;
+  UserId user_id = 0;  // for Valid, Superseded and Reused
+};
+
+// "Remember me" tokens: the cookie holds "<selector>.<validator>"; the store holds the selector
+// and a keyed hash of the whole token, so a stolen table cannot be replayed. Nothing here
+// deletes or changes a row unless the caller proved possession of its token (selector and
+// validator): knowing a selector alone changes nothing. One instance per worker thread.
+class RememberTokens {
+ public:
+  // How long after its use a token is merely ignored rather than taken as stolen: a browser
+  // may send several requests with the old cookie at once.
+  static constexpr std::int64_t kReuseGraceSeconds = 60;
+
+  RememberTokens(RememberTokenStore& store, const TokenCrypto& crypto,
+                 std::int64_t max_age_seconds);
+
+  // Stores a new token for user_id and returns the cookie value. The user's oldest tokens
+  // beyond the bound end.
+  [[nodiscard]] std::string issue(UserId user_id, std::int64_t now);
+  // Checks a token to log a browser in with it. A Valid token is marked used: tokens rotate on
+  // use, so the caller issues a fresh one. A used token is kept until it expires (or is
+  // evicted by newer ones) so that its return is recognised as Reused.
+  [[nodiscard]] RememberResult consume(std::string_view cookie_value, std::int64_t now);
+  // Gives a token up (logout, or a login that replaces it): a live token is deleted; a used
+  // token is left as the theft signal, and one that returned after the grace period is Reused.
+  [[nodiscard]] RememberResult give_up(std::string_view cookie_value, std::int64_t now);
+
+  [[nodiscard]] std::int64_t max_age_seconds() const { return max_age_seconds_; }
+
+ private:
+  // The row of a well-formed token whose validator matches, or nullopt.
+  [[nodiscard]] std::optional<RememberTokenRecord> possessed(std::string_view cookie_value);
+  // Valid for a live row, else Invalid / Superseded / Reused; deletes an expired row.
+  [[nodiscard]] RememberResult judge(const RememberTokenRecord& record, std::int64_t now);
+
+  RememberTokenStore& store_;
+  const TokenCrypto& crypto_;
+  std::int64_t max_age_seconds_;
+};
+
+}  // namespace authfcgi::domain

@@ -1,0 +1,255 @@
+#include "domain/auth_core.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "crypto/key_ring.h"
+#include "crypto/sodium_random_source.h"
+#include "crypto/sodium_token_crypto.h"
+#include "fakes/fake_clock.h"
+#include "fakes/fake_stores.h"
+#include "mocks/mocks.h"
+
+namespace authfcgi::domain {
+namespace {
+
+using ::testing::_;
+using ::testing::NiceMock;
+using ::testing::Return;
+
+constexpr std::string_view kSecret = "test-secret-of-at-least-32-bytes-0123456789";
+constexpr UserId kAnn = 7;
+constexpr std::int64_t kYear = 365 * 24 * 3600;
+
+// The remember-me paths, tested through the core against in-memory stores: each test states
+// what a browser (or a thief) ends up with and what is left in the database.
+class AuthCoreTest : public ::testing::Test {
+ protected:
+  AuthCoreTest() {
+    const User ann{kAnn, "ann@example.com", "ann", "ann-hash"};
+    ON_CALL(users_, find_by_email("ann@example.com")).WillByDefault(Return(ann));
+    ON_CALL(users_, find_by_id(kAnn)).WillByDefault(Return(ann));
+    ON_CALL(users_, update_password_hash(kAnn, _)).WillByDefault(Return(true));
+    ON_CALL(hasher_, verify("ann-hash", "corn")).WillByDefault(Return(true));
+    ON_CALL(hasher_, hash(_)).WillByDefault(Return("new-hash"));
+    sessions_.users[kAnn] = CurrentUser{kAnn, "ann@example.com", "ann"};
+  }
+
+  Visit visit(std::optional<std::string> remember_cookie, SessionState session = {}) {
+    return Visit(std::move(session), std::move(remember_cookie), "127.0.0.1", clock_.now());
+  }
+
+  // A browser that logged in with "remember me": its remember cookie.
+  std::string remembered_login() {
+    Visit login = visit(std::nullopt);
+    EXPECT_EQ(core_.log_in(login, "ann@example.com", "corn", RememberChoice::Yes).result,
+              LoginResult::Success);
+    EXPECT_EQ(login.remember.intent, CookieIntent::Set);
+    return login.remember.value;
+  }
+
+  // A browser with no session presents `cookie`; returns the visit after identify.
+  Visit restore(const std::string& cookie) {
+    Visit restored = visit(cookie);
+    core_.identify(restored, Restore::FromRememberCookie);
+    return restored;
+  }
+
+  static std::string selector(const std::string& cookie) { return cookie.substr(0, 22); }
+
+  NiceMock<testing::MockUserRepository> users_;
+  NiceMock<testing::MockLoginThrottleStore> throttle_;
+  NiceMock<testing::MockPasswordHasher> hasher_;
+  NiceMock<testing::MockAuthEventSink> events_;
+  testing::FakeSessionStore sessions_;
+  testing::FakeRememberTokenStore tokens_;
+  testing::FakeClock clock_;
+  crypto::SodiumRandomSource random_;
+  crypto::KeyRing keys_{kSecret, {}};
+  crypto::SodiumTokenCrypto token_crypto_{keys_, random_};
+  AuthCore core_{AuthCoreDependencies{users_, sessions_, tokens_, throttle_, hasher_, token_crypto_,
+                                      events_, clock_, SessionSettings{}, ThrottleSettings{},
+                                      "dummy-hash"}};
+};
+
+TEST_F(AuthCoreTest, IssuedTokenStoresOnlyAKeyedHashOfItsValidator) {
+  const std::string cookie = remembered_login();
+  ASSERT_EQ(cookie.size(), 22U + 1U + 43U);
+  const auto& row = tokens_.rows.at(selector(cookie));
+  EXPECT_EQ(row.user_id, kAnn);
+  EXPECT_EQ(row.expires_at, clock_.now() + kYear);
+  EXPECT_EQ(row.used_at, 0);
+  EXPECT_EQ(row.validator_hash.size(), 64U);
+  EXPECT_EQ(cookie.find(row.validator_hash), std::string::npos);
+  EXPECT_EQ(row.validator_hash.find(cookie.substr(23)), std::string::npos);
+}
+
+TEST_F(AuthCoreTest, ConsumedTokenLogsInWithANewSessionAndRotates) {
+  const std::string cookie = remembered_login();
+  clock_.advance(3600);
+  const Visit restored = restore(cookie);
+  ASSERT_TRUE(restored.user);
+  EXPECT_EQ(restored.user->username, "ann");
+  EXPECT_EQ(restored.session.user_id, kAnn);
+  EXPECT_EQ(restored.session_cookie(), CookieIntent::Set);
+  ASSERT_EQ(restored.remember.intent, CookieIntent::Set);
+  EXPECT_NE(restored.remember.value, cookie);
+  EXPECT_EQ(tokens_.rows.at(selector(cookie)).used_at, clock_.now());
+  EXPECT_EQ(tokens_.rows.at(selector(restored.remember.value)).used_at, 0);
+  EXPECT_EQ(sessions_.count_for(kAnn), 2U);  // the password login's and the restored one
+  // The rotated token restores in turn.
+  clock_.advance(3600);
+  EXPECT_TRUE(restore(restored.remember.value).user);
+}
+
+TEST_F(AuthCoreTest, ExpiredTokenIsRefusedClearedAndDeleted) {
+  const std::string cookie = remembered_login();
+  clock_.advance(kYear);
+  const Visit restored = restore(cookie);
+  EXPECT_FALSE(restored.user);
+  EXPECT_EQ(restored.remember.intent, CookieIntent::Clear);
+  EXPECT_FALSE(tokens_.rows.contains(selector(cookie)));
+}
+
+TEST_F(AuthCoreTest, UsedTokenWithinTheGraceMinuteIsOnlyIgnored) {
+  const std::string cookie = remembered_login();
+  ASSERT_TRUE(restore(cookie).user);
+  clock_.advance(RememberTokens::kReuseGraceSeconds);
+  const Visit parallel = restore(cookie);
+  EXPECT_FALSE(parallel.user);
+  EXPECT_EQ(parallel.remember.intent, CookieIntent::Keep) << "the winner's new cookie stands";
+  EXPECT_EQ(sessions_.count_for(kAnn), 2U);
+  EXPECT_EQ(tokens_.count_for(kAnn), 2U);
+}
+
+TEST_F(AuthCoreTest, UsedTokenAfterTheGraceMinuteRevokesEveryLoginOfTheUser) {
+  const std::string cookie = remembered_login();
+  ASSERT_TRUE(restore(cookie).user);
+  clock_.advance(RememberTokens::kReuseGraceSeconds + 1);
+  EXPECT_CALL(events_,
+              record(::testing::Field(&AuthEvent::kind, AuthEventKind::RememberTokenReused)));
+  const Visit returned = restore(cookie);
+  EXPECT_FALSE(returned.user);
+  EXPECT_EQ(returned.remember.intent, CookieIntent::Clear);
+  EXPECT_EQ(sessions_.count_for(kAnn), 0U);
+  EXPECT_EQ(tokens_.count_for(kAnn), 0U);
+}
+
+TEST_F(AuthCoreTest, TokenExchangedByAParallelRequestFirstIsSuperseded) {
+  const std::string cookie = remembered_login();
+  tokens_.lose_next_mark_used = true;
+  const Visit lost = restore(cookie);
+  EXPECT_FALSE(lost.user);
+  EXPECT_EQ(lost.remember.intent, CookieIntent::Keep);
+  EXPECT_EQ(sessions_.count_for(kAnn), 1U) << "the loser starts no session";
+  EXPECT_EQ(tokens_.count_for(kAnn), 1U) << "and issues no token";
+}
+
+TEST_F(AuthCoreTest, WrongValidatorIsRefusedAndLeavesTheRowAlone) {
+  const std::string cookie = remembered_login();
+  const std::string forged = selector(cookie) + "." + std::string(43, 'A');
+  const Visit restored = restore(forged);
+  EXPECT_FALSE(restored.user);
+  EXPECT_EQ(restored.remember.intent, CookieIntent::Clear);
+  EXPECT_EQ(tokens_.rows.at(selector(cookie)).used_at, 0);
+  Visit logout = visit(forged);
+  EXPECT_FALSE(core_.log_out(logout));
+  EXPECT_TRUE(tokens_.rows.contains(selector(cookie))) << "a selector alone deletes nothing";
+}
+
+TEST_F(AuthCoreTest, MalformedCookiesAreRefusedAndCleared) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", ".", "abc", std::string(200, 'A'), std::string(22, 'A') + "." + std::string(42, 'A'),
+           std::string(22, '%') + "." + std::string(43, 'A')}) {
+    const Visit restored = restore(bad);
+    EXPECT_FALSE(restored.user) << bad;
+    EXPECT_EQ(restored.remember.intent, CookieIntent::Clear) << bad;
+  }
+}
+
+TEST_F(AuthCoreTest, LogoutDeletesTheLiveTokenAndIssuesNone) {
+  const std::string cookie = remembered_login();
+  Visit logout = visit(cookie);
+  core_.identify(logout, Restore::No);
+  EXPECT_TRUE(core_.log_out(logout)) << "a remembered browser counts as logged in";
+  EXPECT_EQ(logout.remember.intent, CookieIntent::Clear);
+  EXPECT_FALSE(tokens_.rows.contains(selector(cookie)));
+  EXPECT_EQ(sessions_.count_for(kAnn), 1U) << "no session was started to be ended";
+}
+
+TEST_F(AuthCoreTest, TheThiefsLogoutWithTheUsedTokenIsTheTheftSignal) {
+  const std::string stolen = remembered_login();
+  const Visit thief = restore(stolen);
+  ASSERT_TRUE(thief.user);
+  clock_.advance(120);
+  Visit logout = visit(stolen);
+  core_.identify(logout, Restore::No);
+  core_.log_out(logout);
+  EXPECT_EQ(sessions_.count_for(kAnn), 0U);
+  EXPECT_EQ(tokens_.count_for(kAnn), 0U);
+}
+
+TEST_F(AuthCoreTest, PasswordLoginGivesTheBrowsersOldTokenUp) {
+  const std::string old_cookie = remembered_login();
+  Visit again = visit(old_cookie);
+  ASSERT_EQ(core_.log_in(again, "ann@example.com", "corn", RememberChoice::No).result,
+            LoginResult::Success);
+  EXPECT_EQ(again.remember.intent, CookieIntent::Clear);
+  EXPECT_EQ(tokens_.count_for(kAnn), 0U);
+
+  Visit remembered = visit(std::nullopt);
+  ASSERT_EQ(core_.log_in(remembered, "ann@example.com", "corn", RememberChoice::Yes).result,
+            LoginResult::Success);
+  Visit replaced = visit(remembered.remember.value);
+  ASSERT_EQ(core_.log_in(replaced, "ann@example.com", "corn", RememberChoice::Yes).result,
+            LoginResult::Success);
+  EXPECT_EQ(replaced.remember.intent, CookieIntent::Set);
+  EXPECT_EQ(tokens_.count_for(kAnn), 1U) << "the replaced token is gone, not orphaned";
+}
+
+TEST_F(AuthCoreTest, RestoresInALoopStayWithinTheBounds) {
+  std::string cookie = remembered_login();
+  const auto first_session = sessions_.rows.begin()->first;
+  std::string last_sid;
+  for (int round = 0; round < 150; ++round) {
+    const Visit restored = restore(cookie);
+    ASSERT_TRUE(restored.user) << "round " << round;
+    cookie = restored.remember.value;
+    last_sid = restored.session.sid;
+  }
+  EXPECT_EQ(sessions_.count_for(kAnn), kMaxSessionsPerUser);
+  EXPECT_EQ(tokens_.count_for(kAnn), kMaxRememberTokensPerUser);
+  EXPECT_FALSE(sessions_.rows.contains(first_session)) << "the oldest session ended";
+  EXPECT_TRUE(sessions_.rows.contains(token_crypto_.session_id_digest(last_sid)));
+  EXPECT_TRUE(restore(cookie).user) << "the newest token still works";
+}
+
+TEST_F(AuthCoreTest, SettingAPasswordRevokesEveryLoginOfTheUser) {
+  const std::string cookie = remembered_login();
+  ASSERT_TRUE(restore(cookie).user);
+  EXPECT_CALL(users_, update_password_hash(kAnn, "new-hash")).WillOnce(Return(true));
+  EXPECT_TRUE(core_.accounts().set_password(kAnn, "another password"));
+  EXPECT_EQ(sessions_.count_for(kAnn), 0U);
+  EXPECT_EQ(tokens_.count_for(kAnn), 0U);
+}
+
+TEST_F(AuthCoreTest, ASessionWhoseRowIsGoneBecomesAnonymous) {
+  Visit login = visit(std::nullopt);
+  ASSERT_EQ(core_.log_in(login, "ann@example.com", "corn", RememberChoice::No).result,
+            LoginResult::Success);
+  Visit later = visit(std::nullopt, login.session);
+  core_.identify(later, Restore::FromRememberCookie);
+  EXPECT_TRUE(later.user);
+  core_.accounts().log_out_everywhere(kAnn);
+  Visit after = visit(std::nullopt, login.session);
+  core_.identify(after, Restore::FromRememberCookie);
+  EXPECT_FALSE(after.user);
+  EXPECT_FALSE(after.session.user_id);
+  EXPECT_EQ(after.session_cookie(), CookieIntent::Set);
+}
+
+}  // namespace
+}  // namespace authfcgi::domain
