@@ -34,7 +34,8 @@ struct LoginThrottling {
 // process and shared by every thread's AuthService.
 [[nodiscard]] std::string make_dummy_hash(const PasswordHasher& hasher);
 
-// Checks credentials; knows nothing of HTTP. One instance per worker thread.
+// Checks credentials against the throttle and the password hash; knows nothing of HTTP.
+// AuthCore owns one and starts the session. One instance per worker thread.
 class AuthService {
  public:
   // dummy_hash: from make_dummy_hash with the same hasher; throws std::invalid_argument when
@@ -50,10 +51,8 @@ class AuthService {
   [[nodiscard]] LoginOutcome authenticate(std::string_view email, std::string_view password,
                                           std::string_view client_address);
 
-  // One auth event (logout, remember-token use) for the log.
-  void record_event(AuthEventKind kind, std::string_view email, std::string_view client_address);
-
  private:
+  void record_event(AuthEventKind kind, std::string_view email, std::string_view client_address);
   [[nodiscard]] bool verify(const std::optional<User>& user, std::string_view password) const;
 
   UserRepository& users_;

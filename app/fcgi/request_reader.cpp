@@ -96,15 +96,10 @@ std::variant<std::size_t, int> announced_body_length(const Params& params,
   return length;
 }
 
-ReadResult read_request(const Params& params, std::string_view body, const RequestLimits& limits) {
-  auto length = announced_body_length(params, limits);
-  if (const auto* status = std::get_if<int>(&length)) {
-    return *status;
-  }
-  if (body.size() != std::get<std::size_t>(length)) {
-    return kBadRequest;
-  }
+namespace {
 
+// Everything but the body length, which read_request has checked against CONTENT_LENGTH.
+ReadResult parse_request(const Params& params, std::string_view body, const RequestLimits& limits) {
   web::Request request;
   request.method = std::string(params.get("REQUEST_METHOD"));
   if (!is_valid_method(request.method)) {
@@ -170,6 +165,33 @@ ReadResult read_request(const Params& params, std::string_view body, const Reque
   auto https = params.get("HTTPS");
   request.is_https = util::iequals_ascii(https, "on") || https == "1";
   return request;
+}
+
+}  // namespace
+
+ReadResult read_request(const Params& params, const BodySource& read_body,
+                        const RequestLimits& limits) {
+  const auto length = announced_body_length(params, limits);
+  if (const auto* status = std::get_if<int>(&length)) {
+    return *status;
+  }
+  const auto body = read_body(std::get<std::size_t>(length));
+  if (!body) {
+    return kBadRequest;
+  }
+  return parse_request(params, *body, limits);
+}
+
+ReadResult read_request(const Params& params, std::string_view body, const RequestLimits& limits) {
+  return read_request(
+      params,
+      [body](std::size_t length) -> std::optional<std::string> {
+        if (body.size() != length) {
+          return std::nullopt;
+        }
+        return std::string(body);
+      },
+      limits);
 }
 
 std::optional<std::string> read_body(FCGX_Stream* in, std::size_t length) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,13 +49,21 @@ using ReadResult = std::variant<web::Request, int>;
 [[nodiscard]] Params params_from_envp(const char* const* envp);
 
 // The body length announced by CONTENT_LENGTH (0 when absent), or the status to refuse it
-// with: 413 above max_body_bytes, 400 when not a plain decimal number. Checked before any of
-// the body is read.
+// with: 413 above max_body_bytes, 400 when not a plain decimal number. read_request is the
+// one place that calls it, before any of the body is read.
 [[nodiscard]] std::variant<std::size_t, int> announced_body_length(const Params& params,
                                                                    const RequestLimits& limits);
 
-// Turns params and the body into a web::Request, or 400/413. Pure. The body must be exactly
-// CONTENT_LENGTH bytes; a form is parsed only for POST.
+// Reads exactly `length` bytes of the body; nullopt when there are not that many.
+using BodySource = std::function<std::optional<std::string>(std::size_t length)>;
+
+// Turns params and the body into a web::Request, or 400/413. CONTENT_LENGTH is checked first
+// and read_body is called only for an acceptable length (a refused body is never read); a
+// body that ends early is 400. A form is parsed only for POST.
+[[nodiscard]] ReadResult read_request(const Params& params, const BodySource& read_body,
+                                      const RequestLimits& limits = {});
+// The same with the whole body at hand. Pure. A body longer or shorter than CONTENT_LENGTH
+// is 400.
 [[nodiscard]] ReadResult read_request(const Params& params, std::string_view body,
                                       const RequestLimits& limits = {});
 

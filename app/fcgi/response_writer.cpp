@@ -56,7 +56,7 @@ std::string_view reason_phrase(int status) {
   }
 }
 
-std::string format_head(const web::Response& response, IncludeBody include_body) {
+std::string format_head(const web::Response& response) {
   constexpr std::size_t kTypicalHeadBytes = 512;
   std::string out;
   out.reserve(kTypicalHeadBytes);
@@ -65,29 +65,27 @@ std::string format_head(const web::Response& response, IncludeBody include_body)
   out += ' ';
   out += reason_phrase(response.status);
   out += "\r\n";
-  bool has_length = false;
   for (const auto& [name, value] : response.headers) {
     auto clean_name = strip_line_breaks(name);
-    if (clean_name.empty()) {
+    // A length from elsewhere could disagree with the body actually sent.
+    if (clean_name.empty() || util::iequals_ascii(clean_name, "Content-Length")) {
       continue;
     }
-    has_length = has_length || util::iequals_ascii(clean_name, "Content-Length");
     out += clean_name;
     out += ": ";
     out += strip_line_breaks(value);
     out += "\r\n";
   }
-  // For HEAD the length of the GET body, when the app left it for us to count; an empty one
-  // would announce a wrong length, so then none is sent.
-  if (!has_length && (include_body == IncludeBody::Yes || !response.body.empty())) {
-    out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
-  }
+  // HEAD answers carry the length the GET would have (RFC 9110 9.3.2): the app renders the
+  // page for HEAD as for GET, and a request refused before the app has its error page, so every
+  // path counts the same body; only the body itself is left out.
+  out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
   out += "\r\n";
   return out;
 }
 
 std::string format_response(const web::Response& response, IncludeBody include_body) {
-  std::string out = format_head(response, include_body);
+  std::string out = format_head(response);
   if (include_body == IncludeBody::Yes) {
     out += response.body;
   }
@@ -112,7 +110,7 @@ bool put_all(FCGX_Stream* out, std::string_view text) {
 }  // namespace
 
 bool write_response(FCGX_Stream* out, const web::Response& response, IncludeBody include_body) {
-  return put_all(out, format_head(response, include_body)) &&
+  return put_all(out, format_head(response)) &&
          (include_body == IncludeBody::No || put_all(out, response.body));
 }
 

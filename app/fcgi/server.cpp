@@ -151,15 +151,8 @@ web::Response safe_reject(const WorkerHandlers& handlers, int status) {
 web::Response answer(FCGX_Request& request, const Params& params, const WorkerHandlers& handlers,
                      const RequestLimits& limits) {
   try {
-    auto length = announced_body_length(params, limits);
-    if (const auto* status = std::get_if<int>(&length)) {
-      return safe_reject(handlers, *status);
-    }
-    auto body = read_body(request.in, std::get<std::size_t>(length));
-    if (!body) {
-      return safe_reject(handlers, 400);
-    }
-    auto parsed = read_request(params, *body, limits);
+    auto parsed = read_request(
+        params, [&request](std::size_t length) { return read_body(request.in, length); }, limits);
     if (const auto* status = std::get_if<int>(&parsed)) {
       return safe_reject(handlers, *status);
     }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "storage/cppconn.h"
+#include "storage/user_row_bound.h"
 
 namespace authfcgi::storage {
 
@@ -73,19 +74,7 @@ void MysqlRememberTokenStore::remove_for_user(domain::UserId user_id) {
 
 void MysqlRememberTokenStore::trim_for_user(domain::UserId user_id, std::size_t keep,
                                             std::int64_t now) {
-  // One statement: expired rows, and every row at or below the (keep + 1)-th newest. The
-  // derived table makes MariaDB read the threshold before it deletes.
-  connection_.with_statement(
-      "DELETE FROM remember_tokens WHERE user_id = ? AND (expires_at <= ? OR seq <= "
-      "(SELECT seq FROM (SELECT seq FROM remember_tokens WHERE user_id = ? "
-      "ORDER BY seq DESC LIMIT 1 OFFSET ?) AS oldest_kept))",
-      [&](sql::PreparedStatement& statement) {
-        statement.setInt64(1, user_id);
-        statement.setInt64(2, now);
-        statement.setInt64(3, user_id);
-        statement.setInt64(4, static_cast<std::int64_t>(keep));
-        statement.executeUpdate();
-      });
+  trim_user_rows(connection_, "remember_tokens", user_id, keep, now);
 }
 
 }  // namespace authfcgi::storage

@@ -203,10 +203,8 @@ Response App::Impl::handle(const Request& request) {
     log_line("internal error on " + request.method + " " + request.path + ": " + error.what());
     response = error_page(nullptr, 500);
   }
+  // HEAD keeps the GET's body: the response writer sends its length and leaves it out.
   add_common_headers(response);
-  if (request.method == "HEAD") {
-    response.body.clear();
-  }
   return response;
 }
 

@@ -14,6 +14,31 @@
 
 namespace authfcgi::testing {
 
+// What trim_for_user does in SQL: a user's rows expired at `now` go, and all but the `keep`
+// newest (by sequence number, as the tables' auto-increment `seq`).
+template <typename Rows, typename Fields>
+void trim_rows(Rows& rows, domain::UserId user_id, std::size_t keep, std::int64_t now,
+               Fields fields) {
+  std::vector<std::uint64_t> seqs;
+  for (const auto& row : rows) {
+    if (fields(row).user_id == user_id) {
+      seqs.push_back(fields(row).seq);
+    }
+  }
+  std::sort(seqs.rbegin(), seqs.rend());
+  const std::uint64_t oldest_kept = seqs.size() > keep ? seqs[keep] : 0;
+  std::erase_if(rows, [&](const auto& row) {
+    const auto f = fields(row);
+    return f.user_id == user_id && (f.expires_at <= now || f.seq <= oldest_kept);
+  });
+}
+
+struct RowFields {
+  domain::UserId user_id;
+  std::int64_t expires_at;
+  std::uint64_t seq;
+};
+
 // In-memory session rows. Tests look at `rows` ("the row is gone"), not at calls. `users`
 // stands in for the users table of the join; `unavailable` makes every call throw as a
 // database outage does.
@@ -49,17 +74,8 @@ class FakeSessionStore : public domain::SessionStore {
   }
   void trim_for_user(domain::UserId user_id, std::size_t keep, std::int64_t now) override {
     check();
-    std::vector<std::uint64_t> seqs;
-    for (const auto& [hash, row] : rows) {
-      if (row.user_id == user_id) {
-        seqs.push_back(row.seq);
-      }
-    }
-    std::sort(seqs.rbegin(), seqs.rend());
-    const std::uint64_t oldest_kept = seqs.size() > keep ? seqs[keep] : 0;
-    std::erase_if(rows, [&](const auto& row) {
-      return row.second.user_id == user_id &&
-             (row.second.expires_at <= now || row.second.seq <= oldest_kept);
+    trim_rows(rows, user_id, keep, now, [](const auto& row) {
+      return RowFields{row.second.user_id, row.second.expires_at, row.second.seq};
     });
   }
 
@@ -120,17 +136,8 @@ class FakeRememberTokenStore : public domain::RememberTokenStore {
   }
   void trim_for_user(domain::UserId user_id, std::size_t keep, std::int64_t now) override {
     check();
-    std::vector<std::uint64_t> order;
-    for (const auto& [selector, row] : rows) {
-      if (row.user_id == user_id) {
-        order.push_back(seqs[selector]);
-      }
-    }
-    std::sort(order.rbegin(), order.rend());
-    const std::uint64_t oldest_kept = order.size() > keep ? order[keep] : 0;
-    std::erase_if(rows, [&](const auto& row) {
-      return row.second.user_id == user_id &&
-             (row.second.expires_at <= now || seqs[row.first] <= oldest_kept);
+    trim_rows(rows, user_id, keep, now, [this](const auto& row) {
+      return RowFields{row.second.user_id, row.second.expires_at, seqs.at(row.first)};
     });
   }
 

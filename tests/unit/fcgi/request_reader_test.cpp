@@ -8,10 +8,13 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace authfcgi::fcgi {
 namespace {
 
+using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
@@ -188,6 +191,46 @@ TEST(RequestReader, BodyOver64KiBIs413BeforeReadingIt) {
   ASSERT_TRUE(std::holds_alternative<int>(length));
   EXPECT_EQ(std::get<int>(length), 413);
   EXPECT_EQ(status_of(read_request(params, "")), 413);
+  int reads = 0;
+  const BodySource never_read = [&reads](std::size_t) -> std::optional<std::string> {
+    ++reads;
+    return std::string();
+  };
+  EXPECT_EQ(status_of(read_request(params, never_read)), 413);
+  EXPECT_EQ(reads, 0) << "a refused body must not be read";
+}
+
+TEST(RequestReader, TheBodySourceIsAskedForExactlyTheAnnouncedLength) {
+  const std::string body = "email=a%40b.co&password=x";
+  auto params = post("/auth/login", "application/x-www-form-urlencoded", body.size());
+  std::vector<std::size_t> asked;
+  const BodySource source = [&](std::size_t length) -> std::optional<std::string> {
+    asked.push_back(length);
+    return body;
+  };
+  auto result = read_request(params, source);
+  ASSERT_EQ(status_of(result), 0);
+  EXPECT_THAT(asked, ElementsAre(body.size()));
+  EXPECT_THAT(request_of(result).form, Contains(Pair("email", "a@b.co")));
+}
+
+TEST(RequestReader, ABodyThatEndsEarlyIs400) {
+  auto params = post("/auth/login", "application/x-www-form-urlencoded", 20);
+  const BodySource ends_early = [](std::size_t) -> std::optional<std::string> {
+    return std::nullopt;
+  };
+  EXPECT_EQ(status_of(read_request(params, ends_early)), 400);
+}
+
+TEST(RequestReader, BadContentLengthIsRefusedWhateverTheMethod) {
+  for (const char* method : {"GET", "HEAD", "POST"}) {
+    auto params = get("/");
+    params["REQUEST_METHOD"] = method;
+    params["CONTENT_LENGTH"] = "12x";
+    EXPECT_EQ(status_of(read_request(params, "")), 400) << method;
+    params["CONTENT_LENGTH"] = std::to_string(64 * 1024 + 1);
+    EXPECT_EQ(status_of(read_request(params, "")), 413) << method;
+  }
 }
 
 TEST(RequestReader, AstronomicalContentLengthIs413) {
@@ -215,6 +258,11 @@ TEST(RequestReader, NonNumericContentLengthIs400) {
 TEST(RequestReader, BodyShorterThanAnnouncedIs400) {
   auto params = post("/auth/login", "application/x-www-form-urlencoded", 20);
   EXPECT_EQ(status_of(read_request(params, "email=a")), 400);
+}
+
+TEST(RequestReader, BodyLongerThanAnnouncedIs400) {
+  auto params = post("/auth/login", "application/x-www-form-urlencoded", 7);
+  EXPECT_EQ(status_of(read_request(params, "email=a&password=x")), 400);
 }
 
 TEST(RequestReader, EmptyContentLengthMeansNoBody) {

@@ -31,19 +31,39 @@ TEST(ResponseWriter, WritesStatusHeadersBlankLineAndBody) {
             "<p>gone</p>");
 }
 
-TEST(ResponseWriter, HeadGetsTheHeadersButNoBody) {
+TEST(ResponseWriter, HeadGetsTheHeadersAndTheGetsLengthButNoBody) {
   const auto text = format_response(page(), IncludeBody::No);
-  EXPECT_THAT(text, HasSubstr("Content-Length: 11\r\n"));
-  EXPECT_TRUE(text.ends_with("\r\n\r\n"));
-  EXPECT_THAT(text, Not(HasSubstr("gone")));
+  EXPECT_EQ(text,
+            "Status: 404 Not Found\r\n"
+            "Content-Type: text/html; charset=utf-8\r\n"
+            "Set-Cookie: a=1\r\n"
+            "Set-Cookie: b=2\r\n"
+            "Content-Length: 11\r\n"
+            "\r\n");
+  EXPECT_EQ(text, format_head(page()));
 }
 
-TEST(ResponseWriter, HeadWithoutABodyAnnouncesNoLength) {
+TEST(ResponseWriter, AnEmptyBodyAnnouncesLengthZeroForGetAndHead) {
   web::Response response;
   response.status = 200;
-  EXPECT_EQ(format_response(response, IncludeBody::No), "Status: 200 OK\r\n\r\n");
   EXPECT_EQ(format_response(response, IncludeBody::Yes),
             "Status: 200 OK\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(format_response(response, IncludeBody::No),
+            "Status: 200 OK\r\nContent-Length: 0\r\n\r\n");
+}
+
+TEST(ResponseWriter, ContentLengthIsAlwaysTheBodySentNeverOneFromTheResponse) {
+  web::Response response = page();
+  response.headers.emplace_back("content-length", "3");
+  response.headers.emplace_back("Content-Length", "99");
+  const auto get = format_response(response, IncludeBody::Yes);
+  EXPECT_THAT(get, HasSubstr("\r\nContent-Length: 11\r\n\r\n<p>gone</p>"));
+  EXPECT_THAT(get, Not(HasSubstr("Content-Length: 3")));
+  EXPECT_THAT(get, Not(HasSubstr("Content-Length: 99")));
+  const auto head = format_response(response, IncludeBody::No);
+  EXPECT_THAT(head, HasSubstr("\r\nContent-Length: 11\r\n\r\n"));
+  EXPECT_THAT(head, Not(HasSubstr("<p>gone</p>")));
+  EXPECT_THAT(head, Not(HasSubstr("Content-Length: 99")));
 }
 
 TEST(ResponseWriter, LineBreaksInHeadersCannotSplitTheResponse) {
