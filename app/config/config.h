@@ -6,17 +6,12 @@
 #include <vector>
 
 #include "domain/auth_settings.h"
+#include "storage/database_settings.h"
 
 namespace authfcgi::config {
 
-struct DatabaseConfig {
-  std::string host = "127.0.0.1";
-  unsigned port = 3306;
-  std::string unix_socket;  // when set, used instead of host:port
-  std::string user = "authfcgi";
-  std::string password;
-  std::string name = "authfcgi";
-};
+// The database keys; storage takes them as they are.
+using DatabaseConfig = storage::DatabaseSettings;
 
 using SessionConfig = domain::SessionSettings;
 

@@ -145,6 +145,9 @@ class NamedLock {
             "again later.");
       }
     }
+    // The lock lives in this session: a migration must stop rather than go on without it on
+    // a fresh connection.
+    session_.emplace(connection_);
   }
   ~NamedLock() {
     try {
@@ -176,6 +179,7 @@ class NamedLock {
   }
 
   MysqlConnection& connection_;
+  std::optional<MysqlConnection::SessionGuard> session_;
 };
 
 // "web1 pid 1234": enough for an operator to find the process that holds a lock row.

@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <chrono>
+#include <cstdint>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -13,10 +15,23 @@ namespace authfcgi::storage {
 namespace {
 
 constexpr int kErrDuplicateKey = 1062;
+// libmariadb reports CR_SERVER_GONE_ERROR only when it could not send a command: the
+// connection was already closed on its side, or writing the command failed (a server that
+// closed the connection; a read that fails is CR_SERVER_LOST, 2013, instead). The server has
+// not seen the statement, so it can be sent again on a fresh connection without running twice.
+constexpr int kErrServerGone = 2006;
 constexpr int kConnectTimeoutSeconds = 2;
 // Short socket timeouts: a hung server must turn into a 503 quickly, not a stuck worker.
 constexpr int kReadTimeoutSeconds = 5;
 constexpr int kWriteTimeoutSeconds = 5;
+// A connection unused for longer than this is pinged before its next statement. The server may
+// have closed it meanwhile (a restart, a failover, wait_timeout after a quiet night, KILL), and
+// over TCP its next statement would then fail as CR_SERVER_LOST, after which nobody can tell
+// whether the statement ran. A ping costs one round trip, and only a thread that had no
+// statement for a second pays it; a busy thread never does.
+constexpr auto kCheckAfterIdle = std::chrono::seconds(1);
+
+using Clock = std::chrono::steady_clock;
 
 // Connector/C++ 1.1 keeps its driver in an unguarded static map, so two threads calling
 // get_driver_instance() at once may race. A function-local static is initialised exactly once
@@ -56,12 +71,18 @@ void prepare_client_library() {
 }
 
 struct MysqlConnection::Impl {
-  explicit Impl(config::DatabaseConfig database_config) : config(std::move(database_config)) {}
+  explicit Impl(DatabaseSettings database_settings) : config(std::move(database_settings)) {}
 
-  config::DatabaseConfig config;
+  DatabaseSettings config;
   // Declared before the statements so that it is destroyed after them.
   std::unique_ptr<sql::Connection> connection;
   std::unordered_map<std::string, std::unique_ptr<sql::PreparedStatement>> statements;
+  // When the last statement ended: the idle time that decides whether to ping first.
+  Clock::time_point last_used;
+  // Counts the connections made, so a SessionGuard can tell that its session was replaced.
+  std::uint64_t generation = 0;
+  int session_guards = 0;
+  std::uint64_t guarded_generation = 0;
 
   sql::Connection& connected() {
     if (!connection) {
@@ -83,6 +104,7 @@ struct MysqlConnection::Impl {
       options["OPT_WRITE_TIMEOUT"] = kWriteTimeoutSeconds;
       options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
       connection.reset(driver().connect(options));
+      ++generation;
     }
     return *connection;
   }
@@ -101,28 +123,71 @@ struct MysqlConnection::Impl {
     connection.reset();
   }
 
+  // Replaces a connection that died while idle before any statement is sent on it, so the
+  // statement runs once, on the fresh connection, and nobody sees an error. If the server is
+  // really down, the reconnect fails and the caller gets StorageUnavailable as before.
+  void drop_if_dead_after_idle() {
+    if (!connection || Clock::now() - last_used < kCheckAfterIdle) {
+      return;
+    }
+    bool alive = false;
+    try {
+      alive = connection->isValid();
+    } catch (const sql::SQLException&) {
+      // A failed ping is a dead connection, not an error for the caller.
+    }
+    if (!alive) {
+      drop();
+    }
+  }
+
+  // Under a SessionGuard a fresh connection would run the statement without the session state
+  // an earlier statement established (a named lock), so that is an error, never a reconnect.
+  void require_guarded_session() const {
+    if (!connection || generation != guarded_generation) {
+      throw domain::StorageUnavailable(
+          "database connection lost while a statement depended on its session");
+    }
+  }
+
   // Runs work, translating the driver's exceptions into ours. Any error other than a duplicate
   // key drops the connection: the error may have left it dead or mid-result, and a fresh
-  // connection on the next call is cheap compared with guessing.
+  // connection on the next call is cheap compared with guessing. A connection that turns out
+  // dead before the statement reached the server is replaced at once (outside a SessionGuard),
+  // so a database restart or a connection closed while idle costs the caller nothing.
   template <typename Work>
   void guarded(Work&& work) {
-    try {
-      work();
-    } catch (const sql::SQLException& error) {
-      const int code = error.getErrorCode();
-      if (code == kErrDuplicateKey) {
-        throw domain::DuplicateKey("duplicate key: " + duplicate_key_name(error.what()));
+    for (int attempt = 1;; ++attempt) {
+      const bool keep_session = session_guards > 0;
+      try {
+        if (keep_session) {
+          require_guarded_session();
+        } else {
+          drop_if_dead_after_idle();
+        }
+        work();
+        last_used = Clock::now();
+        return;
+      } catch (const sql::SQLException& error) {
+        const int code = error.getErrorCode();
+        if (code == kErrDuplicateKey) {
+          last_used = Clock::now();
+          throw domain::DuplicateKey("duplicate key: " + duplicate_key_name(error.what()));
+        }
+        drop();
+        if (code == kErrServerGone && attempt == 1 && !keep_session) {
+          continue;  // not sent: once more on a fresh connection
+        }
+        // The driver's messages name the host and user, never the password.
+        throw domain::StorageUnavailable("database error " + std::to_string(code) + " (" +
+                                         error.getSQLState() + "): " + error.what());
       }
-      drop();
-      // The driver's messages name the host and user, never the password.
-      throw domain::StorageUnavailable("database error " + std::to_string(code) + " (" +
-                                       error.getSQLState() + "): " + error.what());
     }
   }
 };
 
-MysqlConnection::MysqlConnection(config::DatabaseConfig config)
-    : impl_(std::make_unique<Impl>(std::move(config))) {}
+MysqlConnection::MysqlConnection(DatabaseSettings settings)
+    : impl_(std::make_unique<Impl>(std::move(settings))) {}
 
 MysqlConnection::~MysqlConnection() = default;
 
@@ -130,6 +195,16 @@ void MysqlConnection::with_statement(const std::string& sql_text,
                                      const std::function<void(sql::PreparedStatement&)>& work) {
   impl_->guarded([&] { work(impl_->statement(sql_text)); });
 }
+
+MysqlConnection::SessionGuard::SessionGuard(MysqlConnection& connection) : connection_(connection) {
+  Impl& impl = *connection_.impl_;
+  if (impl.session_guards++ == 0) {
+    // Without a connection there is no session to keep: the next statement fails.
+    impl.guarded_generation = impl.generation;
+  }
+}
+
+MysqlConnection::SessionGuard::~SessionGuard() { --connection_.impl_->session_guards; }
 
 void MysqlConnection::execute(const std::string& sql_text) {
   impl_->guarded([&] {

@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "config/config.h"
+#include "storage/database_settings.h"
 
 namespace sql {
 class Connection;
@@ -23,22 +23,42 @@ void prepare_client_library();
 
 // One MySQL connection, used by one thread only (not thread-safe). It connects lazily and
 // reconnects on the next use after a failure, so a database restart needs no worker restart.
-// Prepared statements are cached per connection and dropped on reconnect.
+// A connection that the server closed while it was unused (restart, failover, wait_timeout,
+// KILL) is replaced before the statement that finds it dead reaches the server, so that
+// statement succeeds, and runs once: the connection is pinged before a statement when it has
+// been idle for a second, and a statement that could not be sent is sent again on a fresh
+// connection. Prepared statements are cached per connection and prepared again after that.
 class MysqlConnection {
  public:
-  explicit MysqlConnection(config::DatabaseConfig config);
+  explicit MysqlConnection(DatabaseSettings settings);
   ~MysqlConnection();
   MysqlConnection(const MysqlConnection&) = delete;
   MysqlConnection& operator=(const MysqlConnection&) = delete;
 
   // Runs work with a prepared statement for sql (cached). Translates sql::SQLException into
   // domain::DuplicateKey (error 1062) or domain::StorageUnavailable, and drops the connection
-  // on connection-level errors so the next call reconnects.
+  // on connection-level errors so the next call reconnects. work executes the statement once;
+  // it is called a second time, with the statement prepared on a fresh connection, when the
+  // first execution could not be sent to the server (it throws before anything reached it).
   void with_statement(const std::string& sql_text,
                       const std::function<void(sql::PreparedStatement&)>& work);
 
-  // Runs a plain SQL script statement (migrations); same error translation.
+  // Runs a plain SQL script statement (migrations); same error translation and retry.
   void execute(const std::string& sql_text);
+
+  // For statements that rely on session state an earlier statement established (a named lock;
+  // LAST_INSERT_ID() would be another): while a guard lives, this connection is never replaced
+  // silently. If the session it was made on is gone, every statement throws StorageUnavailable.
+  class SessionGuard {
+   public:
+    explicit SessionGuard(MysqlConnection& connection);
+    ~SessionGuard();
+    SessionGuard(const SessionGuard&) = delete;
+    SessionGuard& operator=(const SessionGuard&) = delete;
+
+   private:
+    MysqlConnection& connection_;
+  };
 
  private:
   struct Impl;

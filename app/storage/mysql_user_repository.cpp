@@ -90,7 +90,9 @@ domain::UserId MysqlUserRepository::add(std::string_view email, std::string_view
                                statement.setString(3, std::string(password_hash));
                                statement.executeUpdate();
                              });
-  // LAST_INSERT_ID() is per connection, and this connection belongs to one thread.
+  // LAST_INSERT_ID() is per connection, and this connection belongs to one thread; the guard
+  // makes sure it is still the session that ran the INSERT.
+  const MysqlConnection::SessionGuard same_session(connection_);
   domain::UserId id = 0;
   connection_.with_statement("SELECT LAST_INSERT_ID()", [&](sql::PreparedStatement& statement) {
     const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());

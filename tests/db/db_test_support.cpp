@@ -40,7 +40,7 @@ std::vector<std::string> table_names(storage::MysqlConnection& connection) {
 class FreshDatabaseEnvironment final : public ::testing::Environment {
  public:
   void SetUp() override {
-    config::DatabaseConfig config;
+    storage::DatabaseSettings config;
     try {
       config = test_database_config();
     } catch (const std::exception& error) {
@@ -48,7 +48,7 @@ class FreshDatabaseEnvironment final : public ::testing::Environment {
     }
     // DDL cannot take the database name as a parameter; test_database_config() allows only
     // [A-Za-z0-9_] names, so quoting it with backticks is safe.
-    config::DatabaseConfig server = config;
+    storage::DatabaseSettings server = config;
     server.name = "information_schema";
     storage::MysqlConnection admin(server);
     admin.execute("DROP DATABASE IF EXISTS `" + config.name + "`");
@@ -69,7 +69,7 @@ class FreshDatabaseEnvironment final : public ::testing::Environment {
 
 }  // namespace
 
-config::DatabaseConfig test_database_config() {
+storage::DatabaseSettings test_database_config() {
   std::string missing;
   const auto require = [&](const char* name) {
     auto value = env(name);
@@ -79,7 +79,7 @@ config::DatabaseConfig test_database_config() {
     }
     return *value;
   };
-  config::DatabaseConfig config;
+  storage::DatabaseSettings config;
   const auto socket = env("AUTHFCGI_TEST_DB_SOCKET");
   if (socket && !socket->empty()) {
     config.unix_socket = *socket;

@@ -4,14 +4,14 @@
 
 #include <string>
 
-#include "config/config.h"
+#include "storage/database_settings.h"
 #include "storage/mysql_connection.h"
 
 namespace authfcgi::testing {
 
 // The test database from AUTHFCGI_TEST_DB_* (see db_test_support.cpp). Throws std::runtime_error
 // naming the missing variables: the DB tests fail, never skip, without a database.
-config::DatabaseConfig test_database_config();
+storage::DatabaseSettings test_database_config();
 
 // The migrations the tests apply, from the source tree.
 std::string test_sql_dir();

@@ -205,7 +205,7 @@ TEST_F(MysqlLoginThrottleStoreTest, ConcurrentFailuresAreAllCountedAndEachLearns
   constexpr int kThreads = 4;
   constexpr int kFailuresPerThread = 25;
   constexpr int kTotal = kThreads * kFailuresPerThread;
-  const config::DatabaseConfig config = testing::test_database_config();
+  const storage::DatabaseSettings config = testing::test_database_config();
   std::atomic<int> errors{0};
   std::atomic<bool> out_of_order{false};
   // Login relies on this: of concurrent attempts, each one is told a different count, so no

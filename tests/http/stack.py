@@ -399,3 +399,14 @@ def crash_lines(log: str) -> list[str]:
 def env_build_dir() -> Path:
     directory = Path(os.environ.get("AUTHFCGI_BUILD_DIR", "build"))
     return directory if directory.is_absolute() else REPO / directory
+
+
+def private_mariadb(workdir: Path, label: str):
+    """A MariaDB of a test module's own, for tests that stop it or change its globals: other
+    sites must not notice. A generator for a module fixture to yield from."""
+    db = MariaDB(workdir / f"mariadb-{label}{next_number()}")
+    db.start()
+    try:
+        yield db
+    finally:
+        db.stop()

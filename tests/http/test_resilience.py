@@ -23,8 +23,8 @@ import pytest
 import requests
 
 from browser import Browser, csrf_token, is_anonymous, is_logged_in_as, plain_session
-from stack import (LOOSE_THROTTLE, MariaDB, Site, User, crash_lines, next_number, pid_alive,
-                   wait_until)
+from stack import (LOOSE_THROTTLE, MariaDB, Site, User, crash_lines, pid_alive,
+                   private_mariadb, wait_until)
 
 # --- a database outage in the middle of a load ------------------------------------------------
 
@@ -109,10 +109,7 @@ def load_loop(index: int, base: str, session_cookie: str, dave: User, samples: l
 @pytest.fixture(scope="module")
 def outage_mariadb(workdir: Path) -> MariaDB:
     """A MariaDB of this module's own: the outage stops it, and no other site may notice."""
-    db = MariaDB(workdir / f"mariadb-outage{next_number()}")
-    db.start()
-    yield db
-    db.stop()
+    yield from private_mariadb(workdir, "outage")
 
 
 @pytest.fixture(scope="module")
