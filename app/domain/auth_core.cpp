@@ -43,7 +43,7 @@ void AuthCore::identify(Visit& visit, Restore restore) {
   if (visit.user || restore == Restore::No || !visit.remember_cookie) {
     return;
   }
-  const RememberResult result = remember_.consume(*visit.remember_cookie, visit.now);
+  const RememberResult result = remember_.check(*visit.remember_cookie, visit.now);
   switch (result.check) {
     case RememberCheck::Superseded:
       return;  // anonymous for this one request; the winning request's cookie stands
@@ -52,11 +52,7 @@ void AuthCore::identify(Visit& visit, Restore restore) {
       return;
     case RememberCheck::Valid:
       if (const auto user = users_.find_by_id(result.user_id)) {
-        // Tokens rotate on use: the old one is now used; a new one and a new session.
-        sessions_.log_in(visit.session, user->id, visit.now);
-        visit.remember = {CookieIntent::Set, remember_.issue(user->id, visit.now)};
-        visit.user = current_user(*user);
-        record(AuthEventKind::RememberTokenUsed, visit, user->email);
+        restore_from_token(visit, *user, result);
         return;
       }
       break;
@@ -65,6 +61,27 @@ void AuthCore::identify(Visit& visit, Restore restore) {
   }
   record(AuthEventKind::RememberTokenRejected, visit, "");
   visit.remember = {CookieIntent::Clear, {}};
+}
+
+void AuthCore::restore_from_token(Visit& visit, const User& user, const RememberResult& token) {
+  // Tokens rotate on use. The new session and token are written before the old token is
+  // claimed, so a failure on the way leaves the browser's token unused (it simply tries again)
+  // rather than used without a successor, which would later read as theft.
+  SessionState session = visit.session;
+  sessions_.log_in(session, user.id, visit.now);
+  std::string successor = remember_.issue(user.id, visit.now);
+  if (!remember_.claim(token, visit.now)) {
+    // A parallel request of the same browser exchanged it first; its answer carries the
+    // cookies. This one leaves nothing behind and stays anonymous.
+    sessions_.log_out(session, visit.now);
+    remember_.withdraw(successor);
+    return;
+  }
+  remember_.bound(user.id, visit.now);
+  visit.session = std::move(session);
+  visit.remember = {CookieIntent::Set, std::move(successor)};
+  visit.user = current_user(user);
+  record(AuthEventKind::RememberTokenUsed, visit, user.email);
 }
 
 LoginAttempt AuthCore::log_in(Visit& visit, std::string_view email, std::string_view password,
@@ -89,6 +106,7 @@ LoginAttempt AuthCore::log_in(Visit& visit, std::string_view email, std::string_
   visit.user = current_user(*outcome.user);
   if (remember == RememberChoice::Yes) {
     visit.remember = {CookieIntent::Set, remember_.issue(user_id, visit.now)};
+    remember_.bound(user_id, visit.now);
   }
   return {LoginResult::Success, 0};
 }

@@ -118,6 +118,8 @@ class AuthCore {
   // A remember token came back after it was used: someone copied it. Whoever holds its
   // successor may be the thief or the user, so every login of the user ends.
   void respond_to_theft(Visit& visit, UserId user_id);
+  // Logs the browser in from a Valid remember token and exchanges it for a new one.
+  void restore_from_token(Visit& visit, const User& user, const RememberResult& token);
   void record(AuthEventKind kind, const Visit& visit, std::string_view account);
 
   UserRepository& users_;

@@ -15,7 +15,8 @@ struct RememberTokenRecord {
   std::string validator_hash;  // hex or base64url of a hash of the validator
   UserId user_id = 0;
   std::int64_t expires_at = 0;
-  std::int64_t used_at = 0;  // unix seconds when it was exchanged for a new token; 0: unused
+  std::int64_t used_at = 0;    // unix seconds when it was exchanged for a new token; 0: unused
+  std::int64_t issued_at = 0;  // unix seconds; 0 for tokens issued before it was recorded
 };
 
 // "Remember me" tokens: a public selector plus the hash of a secret validator.
@@ -30,8 +31,12 @@ class RememberTokenStore {
   // so two requests racing with the same token cannot both exchange it.
   virtual bool mark_used(std::string_view selector, std::int64_t now) = 0;
   virtual void remove(std::string_view selector) = 0;
+  // Deletes the token only while it is unused. False when it was used (or gone) meanwhile.
+  virtual bool remove_unused(std::string_view selector) = 0;
   virtual void remove_for_user(UserId user_id) = 0;
-  // Deletes the user's rows expired at `now` and all but the `keep` most recently issued.
+  // Deletes the user's rows expired at `now`; of the unused tokens all but the `keep` most
+  // recently issued; of the used ones all but the `keep` that had been live longest before
+  // their use (a token exchanged moments after its issue was hardly ever copied).
   virtual void trim_for_user(UserId user_id, std::size_t keep, std::int64_t now) = 0;
 };
 

@@ -47,8 +47,7 @@ std::string RememberTokens::issue(UserId user_id, std::int64_t now) {
   crypto_.random_tokens(validator, kValidatorBytes);
   std::string token = selector[0] + "." + validator[0];
   store_.insert(RememberTokenRecord{selector[0], crypto_.remember_hash(token), user_id,
-                                    now + max_age_seconds_, 0});
-  store_.trim_for_user(user_id, kMaxRememberTokensPerUser, now);
+                                    now + max_age_seconds_, 0, now});
   return token;
 }
 
@@ -71,23 +70,30 @@ RememberResult RememberTokens::judge(const RememberTokenRecord& record, std::int
   }
   if (record.used_at != 0) {
     if (now - record.used_at <= kReuseGraceSeconds) {
-      return {RememberCheck::Superseded, record.user_id};
+      return {RememberCheck::Superseded, record.user_id, record.selector};
     }
-    return {RememberCheck::Reused, record.user_id};
+    return {RememberCheck::Reused, record.user_id, record.selector};
   }
-  return {RememberCheck::Valid, record.user_id};
+  return {RememberCheck::Valid, record.user_id, record.selector};
 }
 
-RememberResult RememberTokens::consume(std::string_view cookie_value, std::int64_t now) {
+RememberResult RememberTokens::check(std::string_view cookie_value, std::int64_t now) {
   const auto record = possessed(cookie_value);
-  if (!record) {
-    return {};
+  return record ? judge(*record, now) : RememberResult{};
+}
+
+void RememberTokens::bound(UserId user_id, std::int64_t now) {
+  store_.trim_for_user(user_id, kMaxRememberTokensPerUser, now);
+}
+
+bool RememberTokens::claim(const RememberResult& valid, std::int64_t now) {
+  return valid.check == RememberCheck::Valid && store_.mark_used(valid.selector, now);
+}
+
+void RememberTokens::withdraw(std::string_view issued_cookie_value) {
+  if (const std::string_view selector = selector_of(issued_cookie_value); !selector.empty()) {
+    store_.remove(selector);
   }
-  const RememberResult result = judge(*record, now);
-  if (result.check == RememberCheck::Valid && !store_.mark_used(record->selector, now)) {
-    return {RememberCheck::Superseded, record->user_id};  // a parallel request was first
-  }
-  return result;
 }
 
 RememberResult RememberTokens::give_up(std::string_view cookie_value, std::int64_t now) {
@@ -96,8 +102,9 @@ RememberResult RememberTokens::give_up(std::string_view cookie_value, std::int64
     return {};
   }
   const RememberResult result = judge(*record, now);
-  if (result.check == RememberCheck::Valid) {
-    store_.remove(record->selector);
+  if (result.check == RememberCheck::Valid && !store_.remove_unused(record->selector)) {
+    // A parallel request exchanged it meanwhile: the used row stays as the theft signal.
+    return {RememberCheck::Superseded, result.user_id, result.selector};
   }
   return result;
 }

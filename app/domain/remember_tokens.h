@@ -20,7 +20,8 @@ enum class RememberCheck {
 
 struct RememberResult {
   RememberCheck check = RememberCheck::Invalid;
-  UserId user_id = 0;  // for Valid, Superseded and Reused
+  UserId user_id = 0;    // for Valid, Superseded and Reused
+  std::string selector;  // of a possessed token
 };
 
 // "Remember me" tokens: the cookie holds "<selector>.<validator>"; the store holds the selector
@@ -36,13 +37,20 @@ class RememberTokens {
   RememberTokens(RememberTokenStore& store, const TokenCrypto& crypto,
                  std::int64_t max_age_seconds);
 
-  // Stores a new token for user_id and returns the cookie value. The user's oldest tokens
-  // beyond the bound end.
+  // Stores a new token for user_id and returns the cookie value.
   [[nodiscard]] std::string issue(UserId user_id, std::int64_t now);
-  // Checks a token to log a browser in with it. A Valid token is marked used: tokens rotate on
-  // use, so the caller issues a fresh one. A used token is kept until it expires (or is
-  // evicted by newer ones) so that its return is recognised as Reused.
-  [[nodiscard]] RememberResult consume(std::string_view cookie_value, std::int64_t now);
+  // Keeps the user's tokens within the bounds: expired ones go, and beyond 100 live ones the
+  // oldest, beyond 100 used ones those that had been live the shortest time.
+  void bound(UserId user_id, std::int64_t now);
+  // What a cookie is worth: Valid for a live token the browser holds (selector and validator),
+  // Superseded or Reused for a used one; deletes an expired one. Changes nothing else.
+  [[nodiscard]] RememberResult check(std::string_view cookie_value, std::int64_t now);
+  // Marks a Valid token used, now that its successor and session exist: tokens rotate on use.
+  // False when a parallel request claimed it first. A used token is kept (see trim_for_user)
+  // so that its return is recognised as Reused.
+  [[nodiscard]] bool claim(const RememberResult& valid, std::int64_t now);
+  // Deletes a token this core just issued and never sent (the exchange lost its race).
+  void withdraw(std::string_view issued_cookie_value);
   // Gives a token up (logout, or a login that replaces it): a live token is deleted; a used
   // token is left as the theft signal, and one that returned after the grace period is Reused.
   [[nodiscard]] RememberResult give_up(std::string_view cookie_value, std::int64_t now);

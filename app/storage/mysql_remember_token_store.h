@@ -13,6 +13,7 @@ class MysqlRememberTokenStore final : public domain::RememberTokenStore {
   std::optional<domain::RememberTokenRecord> find(std::string_view selector) override;
   bool mark_used(std::string_view selector, std::int64_t now) override;
   void remove(std::string_view selector) override;
+  bool remove_unused(std::string_view selector) override;
   void remove_for_user(domain::UserId user_id) override;
   void trim_for_user(domain::UserId user_id, std::size_t keep, std::int64_t now) override;
 

@@ -60,7 +60,8 @@ void MysqlSessionStore::remove_for_user(domain::UserId user_id) {
 }
 
 void MysqlSessionStore::trim_for_user(domain::UserId user_id, std::size_t keep, std::int64_t now) {
-  trim_user_rows(connection_, "sessions", user_id, keep, now);
+  delete_expired(connection_, "sessions", user_id, now);
+  keep_highest_ranked(connection_, "sessions", "TRUE", "seq", user_id, keep);
 }
 
 }  // namespace authfcgi::storage

@@ -90,16 +90,17 @@ domain::UserId MysqlUserRepository::add(std::string_view email, std::string_view
                                statement.setString(3, std::string(password_hash));
                                statement.executeUpdate();
                              });
-  // LAST_INSERT_ID() is per connection, and this connection belongs to one thread; the guard
-  // makes sure it is still the session that ran the INSERT.
-  const MysqlConnection::SessionGuard same_session(connection_);
+  // The id by the unique email, not LAST_INSERT_ID(): that is per session, and a connection
+  // lost after the INSERT would make a created user look like a failure.
   domain::UserId id = 0;
-  connection_.with_statement("SELECT LAST_INSERT_ID()", [&](sql::PreparedStatement& statement) {
-    const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
-    if (rows->next()) {
-      id = rows->getInt64(1);
-    }
-  });
+  connection_.with_statement("SELECT id FROM users WHERE email = ?",
+                             [&](sql::PreparedStatement& statement) {
+                               statement.setString(1, std::string(email));
+                               const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+                               if (rows->next()) {
+                                 id = rows->getInt64(1);
+                               }
+                             });
   return id;
 }
 

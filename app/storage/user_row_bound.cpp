@@ -1,25 +1,59 @@
 #include "storage/user_row_bound.h"
 
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "storage/cppconn.h"
 
 namespace authfcgi::storage {
 
-void trim_user_rows(MysqlConnection& connection, std::string_view table, domain::UserId user_id,
-                    std::size_t keep, std::int64_t now) {
+void keep_highest_ranked(MysqlConnection& connection, std::string_view table,
+                         std::string_view which, std::string_view rank, domain::UserId user_id,
+                         std::size_t keep) {
   const std::string name(table);
-  // One statement: expired rows, and every row at or below the (keep + 1)-th newest. The
-  // derived table makes MariaDB read the threshold before it deletes.
+  const std::string rows_of_user =
+      " FROM " + name + " WHERE user_id = ? AND (" + std::string(which) + ")";
+  const std::string rank_of_row = "(" + std::string(rank) + ")";
+  // The highest-ranking row that goes, read first with a plain (non-locking) SELECT: a DELETE
+  // with this subquery would take shared locks on the rows it reads and deadlock against a
+  // parallel login of the same user.
+  struct Row {
+    std::int64_t rank = 0;
+    std::int64_t seq = 0;
+  };
+  std::optional<Row> first_gone;
   connection.with_statement(
-      "DELETE FROM " + name + " WHERE user_id = ? AND (expires_at <= ? OR seq <= " +
-          "(SELECT seq FROM (SELECT seq FROM " + name +
-          " WHERE user_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?) AS oldest_kept))",
+      "SELECT " + rank_of_row + ", seq" + rows_of_user + " ORDER BY " + rank_of_row +
+          " DESC, seq DESC LIMIT 1 OFFSET ?",
+      [&](sql::PreparedStatement& statement) {
+        statement.setInt64(1, user_id);
+        statement.setInt64(2, static_cast<std::int64_t>(keep));
+        const std::unique_ptr<sql::ResultSet> result(statement.executeQuery());
+        if (result->next()) {
+          first_gone = Row{result->getInt64(1), result->getInt64(2)};
+        }
+      });
+  if (first_gone) {
+    connection.with_statement("DELETE" + rows_of_user + " AND (" + rank_of_row + " < ? OR (" +
+                                  rank_of_row + " = ? AND seq <= ?))",
+                              [&](sql::PreparedStatement& statement) {
+                                statement.setInt64(1, user_id);
+                                statement.setInt64(2, first_gone->rank);
+                                statement.setInt64(3, first_gone->rank);
+                                statement.setInt64(4, first_gone->seq);
+                                statement.executeUpdate();
+                              });
+  }
+}
+
+void delete_expired(MysqlConnection& connection, std::string_view table, domain::UserId user_id,
+                    std::int64_t now) {
+  connection.with_statement(
+      "DELETE FROM " + std::string(table) + " WHERE user_id = ? AND expires_at <= ?",
       [&](sql::PreparedStatement& statement) {
         statement.setInt64(1, user_id);
         statement.setInt64(2, now);
-        statement.setInt64(3, user_id);
-        statement.setInt64(4, static_cast<std::int64_t>(keep));
         statement.executeUpdate();
       });
 }

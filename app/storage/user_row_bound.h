@@ -9,10 +9,16 @@
 
 namespace authfcgi::storage {
 
-// Deletes the user's rows of `table` that expired at `now`, and all but the `keep` most
-// recently created. For the tables with user_id, expires_at and an auto-increment seq:
-// sessions and remember_tokens. `table` is one of our names, never input.
-void trim_user_rows(MysqlConnection& connection, std::string_view table, domain::UserId user_id,
-                    std::size_t keep, std::int64_t now);
+// For the tables with user_id, expires_at and an auto-increment seq (sessions and
+// remember_tokens). `table`, `which` and `rank` are our own SQL fragments, never input.
+
+// Of the user's rows matching `which`, deletes all but the `keep` ranking highest by
+// (`rank`, seq).
+void keep_highest_ranked(MysqlConnection& connection, std::string_view table,
+                         std::string_view which, std::string_view rank, domain::UserId user_id,
+                         std::size_t keep);
+// Deletes the user's rows that expired at `now`.
+void delete_expired(MysqlConnection& connection, std::string_view table, domain::UserId user_id,
+                    std::int64_t now);
 
 }  // namespace authfcgi::storage

@@ -182,6 +182,19 @@ Response App::Impl::handle(const Request& request) {
   const bool secure_cookies = request.is_https || deps_.session_settings.force_secure_cookies;
 
   Response response;
+  // The browser's cookies as identify left them, when it changed them: a restore exchanged the
+  // remember token, so an error page later in the request must still carry the new cookies, or
+  // the browser would come back with the used token and read as a thief.
+  std::optional<domain::Visit> identified;
+  const auto send_identified_cookies = [&] {
+    if (identified) {
+      try {
+        send_cookies(*identified, secure_cookies, response);
+      } catch (const std::exception& error) {
+        log_line("cookies not sent with the error page: " + std::string(error.what()));
+      }
+    }
+  };
   try {
     const RouteMatch match = match_route(request.method, request.path);
     // A password login and a logout give the remember cookie up; exchanging it for a new token
@@ -192,6 +205,10 @@ Response App::Impl::handle(const Request& request) {
          (*match.route == Route::Logout && handlers::logout_acts(request)));
     core_.identify(visit,
                    gives_remember_up ? domain::Restore::No : domain::Restore::FromRememberCookie);
+    if (visit.session_cookie() != domain::CookieIntent::Keep ||
+        visit.remember.intent != domain::CookieIntent::Keep) {
+      identified.emplace(visit);
+    }
     response = route(context, match);
     send_cookies(visit, secure_cookies, response);
   } catch (const domain::StorageUnavailable& error) {
@@ -199,9 +216,11 @@ Response App::Impl::handle(const Request& request) {
              error.what());
     response = error_page(nullptr, 503);
     response.add_header("Retry-After", "5");
+    send_identified_cookies();
   } catch (const std::exception& error) {
     log_line("internal error on " + request.method + " " + request.path + ": " + error.what());
     response = error_page(nullptr, 500);
+    send_identified_cookies();
   }
   // HEAD keeps the GET's body: the response writer sends its length and leaves it out.
   add_common_headers(response);

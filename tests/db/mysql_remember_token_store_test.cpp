@@ -85,21 +85,45 @@ TEST_F(MysqlRememberTokenStoreTest, NewTokenIsUnusedAndOnlyTheFirstMarkWins) {
   EXPECT_FALSE(tokens_.mark_used("absent", 1'700'000'100));
 }
 
-TEST_F(MysqlRememberTokenStoreTest, TrimKeepsTheNewestTokensOfTheUserAndDropsExpiredOnes) {
-  for (int i = 0; i < 5; ++i) {
-    tokens_.insert(record("alice-" + std::to_string(i), alice_, 'a'));
+TEST_F(MysqlRememberTokenStoreTest, TrimKeepsTheNewestLiveTokensAndTheLongestLivedUsedOnes) {
+  for (int i = 0; i < 4; ++i) {
+    tokens_.insert(record("live-" + std::to_string(i), alice_, 'a'));
   }
-  ASSERT_TRUE(tokens_.mark_used("alice-3", kExpires - 100));
+  // Used tokens, issued at 1000 and used after 5000, 10, 3000 and 10 seconds.
+  const std::pair<const char*, std::int64_t> used[] = {
+      {"used-long", 5000}, {"used-short-1", 10}, {"used-mid", 3000}, {"used-short-2", 10}};
+  for (const auto& [selector, lived] : used) {
+    auto token = record(selector, alice_, 'u');
+    token.issued_at = 1000;
+    tokens_.insert(token);
+    ASSERT_TRUE(tokens_.mark_used(selector, 1000 + lived));
+  }
   tokens_.insert(record("bob-0", bob_, 'b'));
-  tokens_.trim_for_user(alice_, 3, kExpires - 10);
-  EXPECT_FALSE(tokens_.find("alice-0").has_value());
-  EXPECT_FALSE(tokens_.find("alice-1").has_value());
-  EXPECT_TRUE(tokens_.find("alice-2").has_value());
-  EXPECT_TRUE(tokens_.find("alice-3").has_value()) << "a used token counts like any other";
-  EXPECT_TRUE(tokens_.find("alice-4").has_value());
+  tokens_.trim_for_user(alice_, 2, kExpires - 10);
+  EXPECT_FALSE(tokens_.find("live-0").has_value());
+  EXPECT_FALSE(tokens_.find("live-1").has_value());
+  EXPECT_TRUE(tokens_.find("live-2").has_value());
+  EXPECT_TRUE(tokens_.find("live-3").has_value());
+  EXPECT_TRUE(tokens_.find("used-long").has_value()) << "the longest-lived used token stays";
+  EXPECT_TRUE(tokens_.find("used-mid").has_value());
+  EXPECT_FALSE(tokens_.find("used-short-1").has_value());
+  EXPECT_FALSE(tokens_.find("used-short-2").has_value());
   EXPECT_TRUE(tokens_.find("bob-0").has_value()) << "other users are untouched";
-  tokens_.trim_for_user(alice_, 3, kExpires);  // all of them expired by then
-  EXPECT_FALSE(tokens_.find("alice-4").has_value());
+  EXPECT_EQ(tokens_.find("used-long")->issued_at, 1000);
+  tokens_.trim_for_user(alice_, 2, kExpires);  // all of them expired by then
+  EXPECT_FALSE(tokens_.find("live-3").has_value());
+  EXPECT_FALSE(tokens_.find("used-long").has_value());
+}
+
+TEST_F(MysqlRememberTokenStoreTest, RemoveUnusedLeavesAUsedToken) {
+  tokens_.insert(record("live", alice_, 'a'));
+  tokens_.insert(record("used", alice_, 'a'));
+  ASSERT_TRUE(tokens_.mark_used("used", 1000));
+  EXPECT_TRUE(tokens_.remove_unused("live"));
+  EXPECT_FALSE(tokens_.find("live").has_value());
+  EXPECT_FALSE(tokens_.remove_unused("used"));
+  EXPECT_TRUE(tokens_.find("used").has_value());
+  EXPECT_FALSE(tokens_.remove_unused("gone"));
 }
 
 }  // namespace

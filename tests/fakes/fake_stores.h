@@ -14,31 +14,6 @@
 
 namespace authfcgi::testing {
 
-// What trim_for_user does in SQL: a user's rows expired at `now` go, and all but the `keep`
-// newest (by sequence number, as the tables' auto-increment `seq`).
-template <typename Rows, typename Fields>
-void trim_rows(Rows& rows, domain::UserId user_id, std::size_t keep, std::int64_t now,
-               Fields fields) {
-  std::vector<std::uint64_t> seqs;
-  for (const auto& row : rows) {
-    if (fields(row).user_id == user_id) {
-      seqs.push_back(fields(row).seq);
-    }
-  }
-  std::sort(seqs.rbegin(), seqs.rend());
-  const std::uint64_t oldest_kept = seqs.size() > keep ? seqs[keep] : 0;
-  std::erase_if(rows, [&](const auto& row) {
-    const auto f = fields(row);
-    return f.user_id == user_id && (f.expires_at <= now || f.seq <= oldest_kept);
-  });
-}
-
-struct RowFields {
-  domain::UserId user_id;
-  std::int64_t expires_at;
-  std::uint64_t seq;
-};
-
 // In-memory session rows. Tests look at `rows` ("the row is gone"), not at calls. `users`
 // stands in for the users table of the join; `unavailable` makes every call throw as a
 // database outage does.
@@ -74,8 +49,17 @@ class FakeSessionStore : public domain::SessionStore {
   }
   void trim_for_user(domain::UserId user_id, std::size_t keep, std::int64_t now) override {
     check();
-    trim_rows(rows, user_id, keep, now, [](const auto& row) {
-      return RowFields{row.second.user_id, row.second.expires_at, row.second.seq};
+    std::vector<std::uint64_t> seqs;
+    for (const auto& [hash, row] : rows) {
+      if (row.user_id == user_id) {
+        seqs.push_back(row.seq);
+      }
+    }
+    std::sort(seqs.rbegin(), seqs.rend());
+    const std::uint64_t first_gone = seqs.size() > keep ? seqs[keep] : 0;
+    std::erase_if(rows, [&](const auto& row) {
+      return row.second.user_id == user_id &&
+             (row.second.expires_at <= now || row.second.seq <= first_gone);
     });
   }
 
@@ -130,15 +114,42 @@ class FakeRememberTokenStore : public domain::RememberTokenStore {
     check();
     rows.erase(std::string(selector));
   }
+  bool remove_unused(std::string_view selector) override {
+    check();
+    const auto row = rows.find(std::string(selector));
+    if (row == rows.end() || row->second.used_at != 0) {
+      return false;
+    }
+    rows.erase(row);
+    return true;
+  }
   void remove_for_user(domain::UserId user_id) override {
     check();
     std::erase_if(rows, [&](const auto& row) { return row.second.user_id == user_id; });
   }
+  // Live tokens by issue order; used ones by how long they had been live, then issue order.
   void trim_for_user(domain::UserId user_id, std::size_t keep, std::int64_t now) override {
     check();
-    trim_rows(rows, user_id, keep, now, [this](const auto& row) {
-      return RowFields{row.second.user_id, row.second.expires_at, seqs.at(row.first)};
+    std::erase_if(rows, [&](const auto& row) {
+      return row.second.user_id == user_id && row.second.expires_at <= now;
     });
+    for (const bool used : {false, true}) {
+      std::vector<std::pair<std::int64_t, std::uint64_t>> ranks;
+      for (const auto& [selector, row] : rows) {
+        if (row.user_id == user_id && (row.used_at != 0) == used) {
+          ranks.emplace_back(rank(row), seqs.at(selector));
+        }
+      }
+      if (ranks.size() <= keep) {
+        continue;
+      }
+      std::sort(ranks.rbegin(), ranks.rend());
+      const auto first_gone = ranks[keep];
+      std::erase_if(rows, [&](const auto& row) {
+        return row.second.user_id == user_id && (row.second.used_at != 0) == used &&
+               std::pair(rank(row.second), seqs.at(row.first)) <= first_gone;
+      });
+    }
   }
 
   [[nodiscard]] std::size_t count_for(domain::UserId user_id) const {
@@ -155,6 +166,9 @@ class FakeRememberTokenStore : public domain::RememberTokenStore {
     if (unavailable) {
       throw domain::StorageUnavailable("fake remember token store: unavailable");
     }
+  }
+  static std::int64_t rank(const domain::RememberTokenRecord& row) {
+    return row.used_at != 0 ? row.used_at - row.issued_at : 0;
   }
   std::map<std::string, std::uint64_t> seqs;
   std::uint64_t last_seq_ = 0;

@@ -109,8 +109,11 @@ def test_remember_me_restores_keep_at_most_100_sessions_and_end_the_oldest(site)
     uid = user_id(site, user)
     first = logged_in(site, user, remember=True)
     first_session = first.cookie("session")
-    token = first.cookie("remember_token")
+    stolen = token = first.cookie("remember_token")
     assert first_session and token
+    # The stolen token had lived a day in the victim's browser before the thief used it.
+    sql(site, "UPDATE remember_tokens SET issued_at = issued_at - 86400 "
+              f"WHERE selector = '{stolen.split('.')[0]}'")
     probe = plain_session()
     last_session = None
     for round_number in range(150):
@@ -121,13 +124,25 @@ def test_remember_me_restores_keep_at_most_100_sessions_and_end_the_oldest(site)
         last_session = cookie_value(answer, "session")
         assert token and last_session, f"restore {round_number} issues both cookies"
 
-    sessions, tokens = count(site, "sessions", uid), count(site, "remember_tokens", uid)
+    sessions = count(site, "sessions", uid)
+    live = int(sql(site, f"SELECT COUNT(*) FROM remember_tokens WHERE user_id = {uid} "
+                         "AND used_at = 0")[0][0])
+    used = count(site, "remember_tokens", uid) - live
     assert sessions <= MAX_SESSIONS, f"{sessions} session rows for one user"
-    assert tokens <= MAX_SESSIONS, f"{tokens} remember token rows for one user"
+    assert live <= MAX_SESSIONS and used <= MAX_SESSIONS, f"{live} live and {used} used tokens"
     assert is_anonymous(with_cookie(probe, site.base, "/", f"session={first_session}")), (
         "the oldest session (the password login) ended")
     assert is_logged_in_as(with_cookie(probe, site.base, "/", f"session={last_session}"),
                            user.username), "the newest session lives"
+
+    # The loop did not push the stolen token out: when the victim's browser brings it back
+    # after the grace minute, every login of the user ends, the thief's included.
+    sql(site, "UPDATE remember_tokens SET used_at = used_at - 120 "
+              f"WHERE selector = '{stolen.split('.')[0]}'")
+    assert is_anonymous(with_cookie(probe, site.base, "/", f"remember_token={stolen}"))
+    assert is_anonymous(with_cookie(probe, site.base, "/", f"session={last_session}")), (
+        "the thief's newest session ended")
+    assert (count(site, "sessions", uid), count(site, "remember_tokens", uid)) == (0, 0)
 
 
 # --- 3. cross-site logout ----------------------------------------------------------------------

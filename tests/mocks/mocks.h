@@ -46,6 +46,7 @@ class MockRememberTokenStore : public domain::RememberTokenStore {
   MOCK_METHOD(std::optional<domain::RememberTokenRecord>, find, (std::string_view), (override));
   MOCK_METHOD(bool, mark_used, (std::string_view, std::int64_t), (override));
   MOCK_METHOD(void, remove, (std::string_view), (override));
+  MOCK_METHOD(bool, remove_unused, (std::string_view), (override));
   MOCK_METHOD(void, remove_for_user, (domain::UserId), (override));
   MOCK_METHOD(void, trim_for_user, (domain::UserId, std::size_t, std::int64_t), (override));
 };

@@ -9,6 +9,7 @@
 #include "crypto/key_ring.h"
 #include "crypto/sodium_random_source.h"
 #include "crypto/sodium_token_crypto.h"
+#include "domain/errors.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_stores.h"
 #include "mocks/mocks.h"
@@ -221,10 +222,40 @@ TEST_F(AuthCoreTest, RestoresInALoopStayWithinTheBounds) {
     last_sid = restored.session.sid;
   }
   EXPECT_EQ(sessions_.count_for(kAnn), kMaxSessionsPerUser);
-  EXPECT_EQ(tokens_.count_for(kAnn), kMaxRememberTokensPerUser);
+  EXPECT_EQ(tokens_.count_for(kAnn), kMaxRememberTokensPerUser + 1) << "100 used, 1 live";
   EXPECT_FALSE(sessions_.rows.contains(first_session)) << "the oldest session ended";
   EXPECT_TRUE(sessions_.rows.contains(token_crypto_.session_id_digest(last_sid)));
   EXPECT_TRUE(restore(cookie).user) << "the newest token still works";
+}
+
+// A thief who restores first with a stolen token and then replays in a loop must not push the
+// stolen token's used row out: its return is how the theft is found.
+TEST_F(AuthCoreTest, ARestoreLoopCannotEraseTheStolenTokensTheftSignal) {
+  const std::string stolen = remembered_login();
+  clock_.advance(24 * 3600);  // the token lived a day in the victim's browser
+  std::string cookie = stolen;
+  for (int round = 0; round < 150; ++round) {
+    const Visit thief = restore(cookie);
+    ASSERT_TRUE(thief.user) << "round " << round;
+    cookie = thief.remember.value;
+  }
+  ASSERT_TRUE(tokens_.rows.contains(selector(stolen)));
+  clock_.advance(RememberTokens::kReuseGraceSeconds + 1);
+  const Visit victim = restore(stolen);
+  EXPECT_FALSE(victim.user);
+  EXPECT_EQ(sessions_.count_for(kAnn), 0U) << "the thief's sessions end too";
+  EXPECT_EQ(tokens_.count_for(kAnn), 0U);
+}
+
+TEST_F(AuthCoreTest, AFailureWhileRestoringLeavesTheTokenUnused) {
+  const std::string cookie = remembered_login();
+  clock_.advance(3600);
+  sessions_.unavailable = true;  // the new session cannot be written
+  EXPECT_THROW(restore(cookie), StorageUnavailable);
+  sessions_.unavailable = false;
+  EXPECT_EQ(tokens_.rows.at(selector(cookie)).used_at, 0) << "a retry must not read as theft";
+  clock_.advance(RememberTokens::kReuseGraceSeconds + 1);
+  EXPECT_TRUE(restore(cookie).user);
 }
 
 TEST_F(AuthCoreTest, SettingAPasswordRevokesEveryLoginOfTheUser) {
