@@ -52,13 +52,11 @@ std::string hex(const crypto::Key& key) {
 }
 
 domain::SessionState fixed_state() {
-  domain::SessionState state;
-  state.sid = "a25vd24tYW5zd2VyLXNlc3Npb24taWQtMzItYnl0ZXM";
-  state.user_id = 42;
-  state.issued_at = kIssuedAt;
-  state.csrf_secret = "a25vd24tYW5zd2VyLWNzcmYtc2VjcmV0LTMyLWJ5dGU";
-  state.flashes = {"You have been logged out.", "Please log in to access this page."};
-  return state;
+  return {.sid = "a25vd24tYW5zd2VyLXNlc3Npb24taWQtMzItYnl0ZXM",
+          .user_id = 42,
+          .issued_at = kIssuedAt,
+          .csrf_secret = "a25vd24tYW5zd2VyLWNzcmYtc2VjcmV0LTMyLWJ5dGU",
+          .flashes = {"You have been logged out.", "Please log in to access this page."}};
 }
 
 // --- key derivation --------------------------------------------------------------------------
