@@ -29,8 +29,6 @@ enum class CookieIntent { Keep, Set, Clear };
 struct CookieChange {
   CookieIntent intent = CookieIntent::Keep;
   std::string value;  // the new value, for Set
-
-  bool operator==(const CookieChange&) const = default;
 };
 
 enum class RememberChoice { No, Yes };

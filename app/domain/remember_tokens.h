@@ -11,7 +11,7 @@
 namespace authfcgi::domain {
 
 enum class RememberCheck {
-  Valid,       // the browser holds this live token (consume: now used; issue a new one)
+  Valid,       // the browser holds this live token: it may be exchanged for a new one
   Invalid,     // unknown, expired or forged: ignore it and clear the cookie
   Superseded,  // just exchanged by a parallel request of the same browser: ignore it, and
                // leave the cookie alone (that request's response carries the new one)
@@ -54,8 +54,6 @@ class RememberTokens {
   // Gives a token up (logout, or a login that replaces it): a live token is deleted; a used
   // token is left as the theft signal, and one that returned after the grace period is Reused.
   [[nodiscard]] RememberResult give_up(std::string_view cookie_value, std::int64_t now);
-
-  [[nodiscard]] std::int64_t max_age_seconds() const { return max_age_seconds_; }
 
  private:
   // The row of a well-formed token whose validator matches, or nullopt.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from stack import REPO, StackError, free_port, random_password, shell, tail
+from stack import REPO, StackError, free_port, random_password, shell, stop_all, tail
 
 GALERA_SH = REPO / "scripts" / "lib" / "galera.sh"
 PROVIDER = os.environ.get("AUTHFCGI_GALERA_PROVIDER", "/usr/lib/galera/libgalera_smm.so")
@@ -119,14 +119,7 @@ class Cluster:
 
     def stop(self) -> None:
         # The joiner first, so the bootstrap node is the last one of the cluster to go.
-        errors = []
-        for node in reversed(self.nodes):
-            try:
-                node.stop()
-            except StackError as e:
-                errors.append(str(e))
-        if errors:
-            raise StackError("\n".join(errors))
+        stop_all(reversed(self.nodes))
 
     def log_tails(self) -> str:
         return "\n".join(f"--- {node.log}, last lines ---\n{tail(node.log, 15)}"

@@ -45,6 +45,19 @@ class StackError(RuntimeError):
     """A service of the test stack could not be started (or stopped)."""
 
 
+def stop_all(parts, errors: list[str] | None = None) -> None:
+    """Stops every part in the order given, all of them even when one fails; then raises one
+    StackError with every failure (ERRORS: failures met before, to report with them)."""
+    errors = list(errors or [])
+    for part in parts:
+        try:
+            part.stop()
+        except StackError as e:
+            errors.append(str(e))
+    if errors:
+        raise StackError("\n".join(errors))
+
+
 def tail(path: Path, lines: int = 25) -> str:
     try:
         text = Path(path).read_text(errors="replace")
@@ -350,15 +363,13 @@ class Site:
 
     def stop(self) -> None:
         """Stops every part, the last started first, all of them even when one fails."""
-        errors = []
-        for part in reversed(self.parts):
-            try:
-                part.stop()
-            except StackError as e:
-                errors.append(str(e))
-        self.parts.clear()
-        if errors:
-            raise StackError("\n".join(errors))
+        parts, self.parts = self.parts, []
+        stop_all(reversed(parts))
+
+    def sql(self, statement: str) -> list[list[str]]:
+        """STATEMENT on this site's own database; its rows as lists of strings."""
+        out = self.mariadb.sql(f"USE `{self.db_name}`; {statement}")
+        return [line.split("\t") for line in out.splitlines() if line]
 
     def ctl(self, *args: str, stdin: str | None = None, config: Path | None = None
             ) -> subprocess.CompletedProcess[str]:

@@ -28,18 +28,12 @@ MAX_SESSIONS = 100
 # --- the site's database -----------------------------------------------------------------------
 
 
-def sql(site, statement: str) -> list[list[str]]:
-    """STATEMENT on SITE's own database; its rows as lists of strings."""
-    out = site.mariadb.sql(f"USE `{site.db_name}`; {statement}")
-    return [line.split("\t") for line in out.splitlines() if line]
-
-
 def user_id(site, user) -> int:
-    return int(sql(site, f"SELECT id FROM users WHERE email = '{user.email}'")[0][0])
+    return int(site.sql(f"SELECT id FROM users WHERE email = '{user.email}'")[0][0])
 
 
 def count(site, table: str, uid: int) -> int:
-    return int(sql(site, f"SELECT COUNT(*) FROM {table} WHERE user_id = {uid}")[0][0])
+    return int(site.sql(f"SELECT COUNT(*) FROM {table} WHERE user_id = {uid}")[0][0])
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -87,11 +81,11 @@ def test_a_selector_alone_cannot_delete_a_stolen_token_so_its_return_revokes_eve
     made_up = f"{selector}.{secrets.token_urlsafe(32)}"
     trick = with_cookie(plain_session(), site.base, "/auth/logout", f"remember_token={made_up}")
     assert redirects_home(trick, site.base), trick.status_code
-    rows = sql(site, f"SELECT COUNT(*) FROM remember_tokens WHERE selector = '{selector}'")
+    rows = site.sql(f"SELECT COUNT(*) FROM remember_tokens WHERE selector = '{selector}'")
     assert rows == [["1"]], "a logout without the validator deleted the stolen token's row"
 
     # After the grace minute the victim's browser comes back with the token the thief used.
-    sql(site, f"UPDATE remember_tokens SET used_at = used_at - 120 WHERE selector = '{selector}'")
+    site.sql(f"UPDATE remember_tokens SET used_at = used_at - 120 WHERE selector = '{selector}'")
     victim.restart()
     assert victim.cookie("session") is None and victim.cookie("remember_token") == stolen
     assert is_anonymous(victim.get("/")), "a reused token logs nobody in"
@@ -112,7 +106,7 @@ def test_remember_me_restores_keep_at_most_100_sessions_and_end_the_oldest(site)
     stolen = token = first.cookie("remember_token")
     assert first_session and token
     # The stolen token had lived a day in the victim's browser before the thief used it.
-    sql(site, "UPDATE remember_tokens SET issued_at = issued_at - 86400 "
+    site.sql("UPDATE remember_tokens SET issued_at = issued_at - 86400 "
               f"WHERE selector = '{stolen.split('.')[0]}'")
     probe = plain_session()
     last_session = None
@@ -125,7 +119,7 @@ def test_remember_me_restores_keep_at_most_100_sessions_and_end_the_oldest(site)
         assert token and last_session, f"restore {round_number} issues both cookies"
 
     sessions = count(site, "sessions", uid)
-    live = int(sql(site, f"SELECT COUNT(*) FROM remember_tokens WHERE user_id = {uid} "
+    live = int(site.sql(f"SELECT COUNT(*) FROM remember_tokens WHERE user_id = {uid} "
                          "AND used_at = 0")[0][0])
     used = count(site, "remember_tokens", uid) - live
     assert sessions <= MAX_SESSIONS, f"{sessions} session rows for one user"
@@ -137,7 +131,7 @@ def test_remember_me_restores_keep_at_most_100_sessions_and_end_the_oldest(site)
 
     # The loop did not push the stolen token out: when the victim's browser brings it back
     # after the grace minute, every login of the user ends, the thief's included.
-    sql(site, "UPDATE remember_tokens SET used_at = used_at - 120 "
+    site.sql("UPDATE remember_tokens SET used_at = used_at - 120 "
               f"WHERE selector = '{stolen.split('.')[0]}'")
     assert is_anonymous(with_cookie(probe, site.base, "/", f"remember_token={stolen}"))
     assert is_anonymous(with_cookie(probe, site.base, "/", f"session={last_session}")), (

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from stack import MariaDB, StackError, User, random_password
+from stack import MariaDB, StackError, User, random_password, stop_all
 from systemd_ns import CONF, EMAIL, PORT, SKIP, SOCK, USERNAME, Systemd, ns_shell
 
 DIAGNOSE = pytest.StashKey[bool]()
@@ -57,12 +57,7 @@ def systemd(build_dir: Path, workdir: Path) -> Systemd:
         down = ns_shell("systemd_ns_teardown", str(directory), timeout=120)
         if down.returncode != 0:
             errors.append(f"systemd_ns_teardown: {down.stderr.strip()}")
-        try:
-            db.stop()
-        except StackError as e:
-            errors.append(str(e))
-        if errors:
-            raise StackError("\n".join(errors))
+        stop_all([db], errors)
 
 
 @dataclass

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <optional>
+
 #include "domain/auth_core.h"
 #include "web/csrf.h"
 #include "web/page_context.h"
@@ -25,8 +27,9 @@ struct AuthHandlerServices {
 // instead of logging in with it first.
 [[nodiscard]] bool logout_acts(const Request& request);
 
-// The 400 page for a failed CSRF check, with Flask-WTF's text.
-[[nodiscard]] Response csrf_failure(PageContext& context, view::Renderer& renderer,
-                                    CsrfCheck check);
+// For a form POST: nullopt when its csrf_token is good for this session, else the 400 page
+// with Flask-WTF's text.
+[[nodiscard]] std::optional<Response> refuse_without_csrf_token(PageContext& context,
+                                                                AuthHandlerServices& services);
 
 }  // namespace authfcgi::web::handlers

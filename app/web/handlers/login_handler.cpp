@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "domain/email.h"
 #include "domain/login_form.h"
@@ -51,11 +52,6 @@ Response render_throttled(PageContext& context, AuthHandlerServices& services,
   return response;
 }
 
-std::string field(const Request& request, const std::string& name) {
-  const auto found = request.form.find(name);
-  return found == request.form.end() ? std::string() : found->second;
-}
-
 }  // namespace
 
 Response login(PageContext& context, AuthHandlerServices& services) {
@@ -65,10 +61,8 @@ Response login(PageContext& context, AuthHandlerServices& services) {
   }
 
   // CSRF first: on failure nothing else is evaluated.
-  const CsrfCheck csrf = services.csrf.check(
-      context.visit.session.csrf_secret, field(context.request, "csrf_token"), context.visit.now);
-  if (csrf != CsrfCheck::Ok) {
-    return csrf_failure(context, services.renderer, csrf);
+  if (auto refused = refuse_without_csrf_token(context, services)) {
+    return std::move(*refused);
   }
 
   const auto form = domain::LoginForm::from_fields(context.request.form);
@@ -90,13 +84,22 @@ Response login(PageContext& context, AuthHandlerServices& services) {
   return Response::redirect(next.empty() ? "/" : next);
 }
 
-Response csrf_failure(PageContext& context, view::Renderer& renderer, CsrfCheck check) {
+std::optional<Response> refuse_without_csrf_token(PageContext& context,
+                                                  AuthHandlerServices& services) {
+  const auto token = context.request.form.find("csrf_token");
+  const CsrfCheck check = services.csrf.check(
+      context.visit.session.csrf_secret,
+      token == context.request.form.end() ? std::string_view() : std::string_view(token->second),
+      context.visit.now);
+  if (check == CsrfCheck::Ok) {
+    return std::nullopt;
+  }
   view::ErrorPage page;
   page.status = 400;
   page.heading = "Bad Request";
   page.message = std::string(csrf_failure_message(check));
   page.layout = context.take_layout("Bad Request");
-  return Response::html(400, renderer.render(page));
+  return Response::html(400, services.renderer.render(page));
 }
 
 }  // namespace authfcgi::web::handlers

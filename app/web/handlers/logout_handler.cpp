@@ -1,4 +1,5 @@
 #include <string>
+#include <utility>
 
 #include "web/handlers/handlers.h"
 
@@ -33,13 +34,8 @@ Response logout(PageContext& context, AuthHandlerServices& services) {
     return confirm_page(context, services);
   }
   if (context.request.method == "POST") {
-    const auto token = context.request.form.find("csrf_token");
-    const CsrfCheck csrf = services.csrf.check(
-        context.visit.session.csrf_secret,
-        token == context.request.form.end() ? std::string_view() : std::string_view(token->second),
-        context.visit.now);
-    if (csrf != CsrfCheck::Ok) {
-      return csrf_failure(context, services.renderer, csrf);
+    if (auto refused = refuse_without_csrf_token(context, services)) {
+      return std::move(*refused);
     }
   }
   if (services.core.log_out(context.visit)) {
