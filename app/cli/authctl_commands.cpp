@@ -12,6 +12,8 @@
 
 #include "domain/email.h"
 #include "domain/errors.h"
+#include "domain/throttle_policy.h"
+#include "util/ip_address.h"
 #include "util/utf8.h"
 
 namespace authfcgi::cli {
@@ -234,6 +236,117 @@ int db_migrate(AuthctlContext& ctx) {
   return kExitOk;
 }
 
+// Stored text as printable ASCII: anything else (a control character, a byte of another
+// script) is shown as \xNN, so a value can never move the terminal's cursor or pass for
+// another.
+std::string printable(std::string_view text) {
+  std::string shown;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7F && c != '\\') {
+      shown.push_back(c);
+    } else {
+      constexpr std::string_view kDigits = "0123456789abcdef";
+      shown += "\\x";
+      shown.push_back(kDigits[byte >> 4U]);
+      shown.push_back(kDigits[byte & 0x0FU]);
+    }
+  }
+  return shown;
+}
+
+std::string key_text(const domain::ThrottleKey& key) {
+  std::string text(domain::scope_name(key.scope));
+  switch (key.scope) {
+    case domain::ThrottleScope::Pair:
+      text += " " + printable(key.email) + " " + printable(key.address);
+      break;
+    case domain::ThrottleScope::Address:
+      text += " " + printable(key.address);
+      break;
+    case domain::ThrottleScope::Account:
+      text += " " + printable(key.email);
+      break;
+    case domain::ThrottleScope::Device:
+      text += " " + printable(key.email) + " " + printable(key.device);
+      break;
+  }
+  return text;
+}
+
+int throttle_list(AuthctlContext& ctx) {
+  const auto statuses = ctx.throttle.list();
+  std::size_t key_width = 3;
+  std::vector<std::string> keys;
+  keys.reserve(statuses.size());
+  for (const auto& status : statuses) {
+    keys.push_back(key_text(status.key));
+    key_width = std::max(key_width, keys.back().size());
+  }
+  const auto row = [&](std::string_view key, std::string_view failures, std::string_view wait) {
+    ctx.out << std::left << std::setw(static_cast<int>(key_width)) << key << "  " << std::setw(8)
+            << failures << "  " << wait << '\n';
+  };
+  row("KEY", "FAILURES", "WAIT");
+  for (std::size_t i = 0; i < statuses.size(); ++i) {
+    const auto wait = statuses[i].retry_after_seconds;
+    row(keys[i], std::to_string(statuses[i].failures),
+        wait > 0 ? std::to_string(wait) + "s (" + domain::wait_text(wait) + ")" : "-");
+  }
+  return kExitOk;
+}
+
+// Exactly one of --email E, --address A, --all.
+std::optional<domain::ThrottleFilter> parse_throttle_filter(const std::vector<std::string>& args,
+                                                            std::string& problem) {
+  const auto rest = std::vector<std::string>(args.begin() + 2, args.end());
+  if (rest.size() == 1 && rest[0] == "--all") {
+    return domain::ThrottleFilter{};
+  }
+  const std::vector<std::string_view> names{"email", "address"};
+  for (const auto name : names) {
+    std::string flag = "--" + std::string(name);
+    std::optional<std::string> value;
+    if (rest.size() == 2 && rest[0] == flag) {
+      value = rest[1];
+    } else if (rest.size() == 1 && rest[0].starts_with(flag + "=")) {
+      value = rest[0].substr(flag.size() + 1);
+    }
+    if (!value) {
+      continue;
+    }
+    if (value->empty()) {
+      problem = flag + " needs a value";
+      return std::nullopt;
+    }
+    domain::ThrottleFilter filter;
+    if (name == "email") {
+      filter.email = domain::normalize_email(*value);
+    } else {
+      filter.address = util::throttle_network(*value);
+    }
+    return filter;
+  }
+  problem = "throttle clear needs exactly one of --email E, --address A or --all";
+  return std::nullopt;
+}
+
+int throttle_clear(AuthctlContext& ctx, const domain::ThrottleFilter& filter) {
+  const std::size_t cleared = ctx.throttle.clear(filter);
+  const std::string what = filter.email     ? " for " + printable(*filter.email)
+                           : filter.address ? " for " + printable(*filter.address)
+                                            : "";
+  ctx.out << "authctl: cleared " << cleared << (cleared == 1 ? " throttle key" : " throttle keys")
+          << what << '\n';
+  return kExitOk;
+}
+
+int db_prune(AuthctlContext& ctx) {
+  const std::size_t deleted = ctx.throttle.prune();
+  ctx.out << "authctl: deleted " << deleted << " throttle rows that no longer count\n";
+  return kExitOk;
+}
+
 int usage_error(AuthctlContext& ctx, const std::string& problem) {
   ctx.err << "authctl: " << problem << "\n\n" << authctl_usage();
   return kExitUsage;
@@ -280,6 +393,18 @@ int dispatch(const std::vector<std::string>& args, AuthctlContext& ctx) {
     auto options = with({});
     return options ? db_migrate(ctx) : usage_error(ctx, problem);
   }
+  if (group == "db" && command == "prune") {
+    auto options = with({});
+    return options ? db_prune(ctx) : usage_error(ctx, problem);
+  }
+  if (group == "throttle" && command == "list") {
+    auto options = with({});
+    return options ? throttle_list(ctx) : usage_error(ctx, problem);
+  }
+  if (group == "throttle" && command == "clear") {
+    auto filter = parse_throttle_filter(args, problem);
+    return filter ? throttle_clear(ctx, *filter) : usage_error(ctx, problem);
+  }
   return usage_error(ctx, "unknown command '" + group + " " + command + "'");
 }
 
@@ -296,6 +421,10 @@ std::string authctl_usage() {
          "  user delete --email E              delete a user, its sessions and remember tokens\n"
          "  user logout-everywhere --email E   end every session and remember token of a user\n"
          "  db migrate                         apply the pending sql/ migrations\n"
+         "  db prune                           delete throttle rows that no longer count\n"
+         "  throttle list                      list throttled keys: key, failures, wait\n"
+         "  throttle clear --email E | --address A | --all\n"
+         "                                     forget the failed logins of those keys\n"
          "  help                               show this text\n"
          "\n"
          "The password is read from a no-echo prompt (asked twice), or as one line from\n"

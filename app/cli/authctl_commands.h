@@ -7,6 +7,7 @@
 
 #include "cli/password_prompt.h"
 #include "domain/accounts.h"
+#include "domain/login_throttle.h"
 #include "domain/password_hasher.h"
 #include "domain/user_repository.h"
 
@@ -29,6 +30,7 @@ struct AuthctlContext {
   domain::Accounts& accounts;  // password changes and revocation, as the web app does them
   domain::PasswordHasher& hasher;
   std::function<std::vector<int>()> migrate;  // applies pending migrations; returns versions
+  domain::LoginThrottle& throttle;  // lists and clears lock-outs, prunes what no longer counts
 };
 
 // The usage text, with the exit codes.

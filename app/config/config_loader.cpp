@@ -60,8 +60,6 @@ std::vector<std::string> parse_list(std::string_view text) {
   return items;
 }
 
-// Which throttle limits a setting applies to.
-enum class ThrottleScope { Account, Address, Both };
 constexpr std::uint64_t kMaxFailures = 1000000;
 
 std::string range_text(std::uint64_t min, std::uint64_t max) {
@@ -85,19 +83,14 @@ Setter unsigned_setter(std::function<void(Config&, std::uint64_t)> store, std::u
   };
 }
 
-Setter throttle_setter(ThrottleScope scope, std::int64_t domain::ThrottleLimits::*field,
-                       std::uint64_t max) {
+// A setter for one number of the throttle settings.
+Setter throttle_setter(std::function<std::int64_t&(domain::ThrottleSettings&)> field,
+                       std::uint64_t min, std::uint64_t max) {
   return unsigned_setter(
-      [scope, field](Config& config, std::uint64_t value) {
-        const auto seconds_or_count = static_cast<std::int64_t>(value);
-        if (scope != ThrottleScope::Address) {
-          config.throttle.account.*field = seconds_or_count;
-        }
-        if (scope != ThrottleScope::Account) {
-          config.throttle.address.*field = seconds_or_count;
-        }
+      [field = std::move(field)](Config& config, std::uint64_t value) {
+        field(config.throttle) = static_cast<std::int64_t>(value);
       },
-      1, max);
+      min, max);
 }
 
 Setter string_setter(std::function<std::string&(Config&)> field) {
@@ -111,6 +104,8 @@ Setter string_setter(std::function<std::string&(Config&)> field) {
 const std::map<std::string, Setter, std::less<>>& setters() {
   constexpr auto kMaxSeconds = std::uint64_t{10} * 365 * 24 * 3600;
   constexpr auto kMaxSize = std::uint64_t{std::numeric_limits<std::size_t>::max()};
+  // A worker thread waits this long at most for attempts ahead of it on one throttle key.
+  constexpr auto kMaxBurstWaitSeconds = std::uint64_t{60};
   // Built once; immutable afterwards, so sharing it is safe.
   static const std::map<std::string, Setter, std::less<>> table = {
       {"secret_key", string_setter([](Config& c) -> std::string& { return c.secret_key; })},
@@ -163,21 +158,51 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        unsigned_setter(
            [](Config& c, std::uint64_t v) { c.pwhash.max_concurrent = static_cast<unsigned>(v); },
            0, kMaxThreads)},
-      {"throttle_account_max_failures",
-       throttle_setter(ThrottleScope::Account, &domain::ThrottleLimits::max_failures,
-                       kMaxFailures)},
-      {"throttle_address_max_failures",
-       throttle_setter(ThrottleScope::Address, &domain::ThrottleLimits::max_failures,
-                       kMaxFailures)},
-      {"throttle_base_delay",
-       throttle_setter(ThrottleScope::Both, &domain::ThrottleLimits::base_delay_seconds,
-                       kMaxSeconds)},
-      {"throttle_max_delay",
-       throttle_setter(ThrottleScope::Both, &domain::ThrottleLimits::max_delay_seconds,
-                       kMaxSeconds)},
-      {"throttle_forget_after",
-       throttle_setter(ThrottleScope::Both, &domain::ThrottleLimits::forget_after_seconds,
-                       kMaxSeconds)},
+      {"throttle_pair_max_failures",
+       throttle_setter(
+           [](domain::ThrottleSettings& t) -> std::int64_t& { return t.pair.max_failures; }, 1,
+           kMaxFailures)},
+      {"throttle_pair_base_delay",
+       throttle_setter(
+           [](domain::ThrottleSettings& t) -> std::int64_t& { return t.pair.base_delay_seconds; },
+           1, kMaxSeconds)},
+      {"throttle_pair_max_delay",
+       throttle_setter(
+           [](domain::ThrottleSettings& t) -> std::int64_t& { return t.pair.max_delay_seconds; }, 1,
+           kMaxSeconds)},
+      {"throttle_pair_window",
+       throttle_setter(
+           [](domain::ThrottleSettings& t) -> std::int64_t& { return t.pair.window_seconds; }, 1,
+           kMaxSeconds)},
+      {"throttle_stuffing_max_failures",
+       throttle_setter(
+           [](domain::ThrottleSettings& t) -> std::int64_t& { return t.stuffing.max_failures; }, 1,
+           kMaxFailures)},
+      {"throttle_stuffing_window",
+       throttle_setter(
+           [](domain::ThrottleSettings& t) -> std::int64_t& { return t.stuffing.window_seconds; },
+           1, kMaxSeconds)},
+      {"throttle_distributed_max_failures",
+       throttle_setter(
+           [](domain::ThrottleSettings& t) -> std::int64_t& { return t.distributed.max_failures; },
+           1, kMaxFailures)},
+      {"throttle_distributed_window", throttle_setter(
+                                          [](domain::ThrottleSettings& t) -> std::int64_t& {
+                                            return t.distributed.window_seconds;
+                                          },
+                                          1, kMaxSeconds)},
+      {"throttle_device_max_failures",
+       throttle_setter(
+           [](domain::ThrottleSettings& t) -> std::int64_t& { return t.device_max_failures; }, 1,
+           kMaxFailures)},
+      {"device_max_age",
+       throttle_setter(
+           [](domain::ThrottleSettings& t) -> std::int64_t& { return t.device_max_age_seconds; }, 1,
+           kMaxSeconds)},
+      {"throttle_burst_wait",
+       throttle_setter(
+           [](domain::ThrottleSettings& t) -> std::int64_t& { return t.burst_wait_seconds; }, 0,
+           kMaxBurstWaitSeconds)},
       {"templates_dir", string_setter([](Config& c) -> std::string& { return c.templates_dir; })},
       {"sql_dir", string_setter([](Config& c) -> std::string& { return c.sql_dir; })},
       {"listen", string_setter([](Config& c) -> std::string& { return c.listen; })},
@@ -186,6 +211,24 @@ const std::map<std::string, Setter, std::less<>>& setters() {
                        kMaxThreads)},
   };
   return table;
+}
+
+// Keys of earlier releases, still read as the key they became (with a warning at start).
+constexpr std::pair<std::string_view, std::string_view> kRenamedKeys[] = {
+    {"throttle_account_max_failures", "throttle_pair_max_failures"},
+    {"throttle_address_max_failures", "throttle_stuffing_max_failures"},
+    {"throttle_base_delay", "throttle_pair_base_delay"},
+    {"throttle_max_delay", "throttle_pair_max_delay"},
+    {"throttle_forget_after", "throttle_pair_window"},
+};
+
+std::optional<std::string_view> renamed_to(std::string_view key) {
+  for (const auto& [old_key, new_key] : kRenamedKeys) {
+    if (key == old_key) {
+      return new_key;
+    }
+  }
+  return std::nullopt;
 }
 
 // Environment variables that override a key of the file.
@@ -200,7 +243,8 @@ constexpr std::pair<std::string_view, std::string_view> kEnvOverrides[] = {
     {"AUTHFCGI_DB_NAME", "db_name"},
 };
 
-void parse_file(std::string_view text, Config& config, std::vector<std::string>& errors) {
+void parse_file(std::string_view text, Config& config, std::vector<std::string>& errors,
+                std::vector<std::string>& renamed) {
   const auto& table = setters();
   std::set<std::string, std::less<>> seen;
   std::size_t line_number = 0;
@@ -221,13 +265,17 @@ void parse_file(std::string_view text, Config& config, std::vector<std::string>&
     }
     auto key = util::trim(line.substr(0, equals));
     auto value = util::trim(line.substr(equals + 1));
+    if (const auto new_key = renamed_to(key)) {
+      renamed.push_back(std::string(key) + " (now " + std::string(*new_key) + ")");
+      key = *new_key;
+    }
     auto setter = table.find(key);
     if (setter == table.end()) {
       errors.push_back(where + "unknown key '" + std::string(key) + "'");
       continue;
     }
     if (!seen.insert(std::string(key)).second) {
-      errors.push_back(where + "'" + std::string(key) + "' is set twice");
+      errors.push_back(where + "'" + std::string(key) + "' is set twice (an old name counts)");
       continue;
     }
     if (auto error = setter->second(config, value)) {
@@ -267,7 +315,19 @@ LoadResult load_config(std::string_view file_text, const Environment& env,
                        SecretRequirement secret) {
   LoadResult result;
   Config config;
-  parse_file(file_text, config, result.errors);
+  std::vector<std::string> renamed;
+  parse_file(file_text, config, result.errors, renamed);
+  if (!renamed.empty()) {
+    std::string warning =
+        "old configuration keys still work as the new ones they became (the address limit now "
+        "counts failures within throttle_stuffing_window, 24 h; see docs/configuration.md), "
+        "rename them: ";
+    for (std::size_t i = 0; i < renamed.size(); ++i) {
+      warning += i == 0 ? "" : ", ";
+      warning += renamed[i];
+    }
+    result.warnings.push_back(std::move(warning));
+  }
   apply_env(env, config, result.errors);
   if (secret == SecretRequirement::Required) {
     check_secrets(config, result.errors);

@@ -17,8 +17,9 @@ using Environment = std::map<std::string, std::string>;
 enum class SecretRequirement { Required, Optional };
 
 struct LoadResult {
-  std::optional<Config> config;     // set when errors is empty
-  std::vector<std::string> errors;  // one human-readable line each; never a secret's value
+  std::optional<Config> config;       // set when errors is empty
+  std::vector<std::string> errors;    // one human-readable line each; never a secret's value
+  std::vector<std::string> warnings;  // to print at start (old key names); never a value
 };
 
 // Parses a flat "key = value" file ('#' comments, blank lines) and applies the AUTHFCGI_*

@@ -33,6 +33,16 @@ bool hmac_verify(const Key& key, std::string_view message, std::span<const unsig
          0;
 }
 
+bool hmac_verify_any(const KeyRing& keys, KeyPurpose purpose, std::string_view message,
+                     std::span<const unsigned char> mac) {
+  for (const Key* key : keys.verification_keys(purpose)) {
+    if (hmac_verify(*key, message, mac)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string sha256_hex(std::string_view data) {
   std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
   if (crypto_hash_sha256(digest.data(), bytes_of(data), data.size()) != 0) {

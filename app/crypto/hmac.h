@@ -17,6 +17,11 @@ using Mac = std::array<unsigned char, 32>;
 [[nodiscard]] bool hmac_verify(const Key& key, std::string_view message,
                                std::span<const unsigned char> mac);
 
+// hmac_verify with each of the purpose's keys, the current one first: what was signed before
+// a secret rotation still verifies.
+[[nodiscard]] bool hmac_verify_any(const KeyRing& keys, KeyPurpose purpose,
+                                   std::string_view message, std::span<const unsigned char> mac);
+
 // SHA-256 of data as lower-case hex: how session ids and remember validators are stored.
 [[nodiscard]] std::string sha256_hex(std::string_view data);
 

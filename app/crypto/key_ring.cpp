@@ -14,6 +14,7 @@ constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "authfcgi";
 constexpr std::uint64_t kSessionSubkey = 1;
 constexpr std::uint64_t kCsrfSubkey = 2;
 constexpr std::uint64_t kRememberSubkey = 3;
+constexpr std::uint64_t kDeviceSubkey = 4;
 
 static_assert(sizeof(Key) == crypto_kdf_KEYBYTES);
 static_assert(sizeof(Key) >= crypto_kdf_BYTES_MIN && sizeof(Key) <= crypto_kdf_BYTES_MAX);
@@ -28,7 +29,7 @@ void derive(Key& out, std::uint64_t subkey_id, const Key& master) {
 // A template because KeySet is private; it must not allocate, as destructors call it.
 template <typename Set>
 void wipe(Set& set) {
-  for (Key* key : {&set.session, &set.csrf, &set.remember}) {
+  for (Key* key : {&set.session, &set.csrf, &set.remember, &set.device}) {
     sodium_memzero(key->data(), key->size());
   }
 }
@@ -53,6 +54,7 @@ KeyRing::KeyRing(std::string_view secret, const std::vector<std::string_view>& p
     derive(set.session, kSessionSubkey, master);
     derive(set.csrf, kCsrfSubkey, master);
     derive(set.remember, kRememberSubkey, master);
+    derive(set.device, kDeviceSubkey, master);
     sodium_memzero(master.data(), master.size());
   }
 }
@@ -88,6 +90,8 @@ const Key& key_of(const auto& set, KeyPurpose purpose) {
       return set.csrf;
     case KeyPurpose::Remember:
       return set.remember;
+    case KeyPurpose::Device:
+      return set.device;
   }
   throw std::logic_error("unknown key purpose");
 }

@@ -6,7 +6,7 @@
 
 namespace authfcgi::crypto {
 
-enum class KeyPurpose { Session, Csrf, Remember };
+enum class KeyPurpose { Session, Csrf, Remember, Device };
 
 using Key = std::array<unsigned char, 32>;
 
@@ -31,6 +31,7 @@ class KeyRing {
     Key session{};
     Key csrf{};
     Key remember{};
+    Key device{};
   };
   std::vector<KeySet> sets_;  // [0] is the current secret
 };

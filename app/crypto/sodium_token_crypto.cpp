@@ -19,6 +19,15 @@ std::string to_hex(const Mac& mac) {
   return hex;
 }
 
+// 16 bytes of the HMAC name an account among a browser's few markers; the cookie stays short.
+std::string account_tag(const Key& key, std::string_view email) {
+  // Prefixed, so that no account tag is ever the MAC of a cookie the same key signs.
+  std::string message = "account-tag:";
+  message += email;
+  const Mac mac = hmac_sign(key, message);
+  return base64url_encode(std::span<const unsigned char>(mac.data(), 16));
+}
+
 }  // namespace
 
 SodiumTokenCrypto::SodiumTokenCrypto(const KeyRing& keys, const domain::RandomSource& random)
@@ -51,6 +60,21 @@ bool SodiumTokenCrypto::remember_hash_matches(std::string_view token,
 
 std::string SodiumTokenCrypto::session_id_digest(std::string_view sid) const {
   return sha256_hex(sid);
+}
+
+std::string SodiumTokenCrypto::device_account_tag(std::string_view email) const {
+  return account_tag(keys_.signing_key(KeyPurpose::Device), email);
+}
+
+bool SodiumTokenCrypto::device_account_tag_matches(std::string_view email,
+                                                   std::string_view tag) const {
+  // Markers issued before a key rotation stay valid: try the previous keys too.
+  for (const Key* key : keys_.verification_keys(KeyPurpose::Device)) {
+    if (constant_time_equal(account_tag(*key, email), tag)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace authfcgi::crypto

@@ -10,6 +10,7 @@ namespace authfcgi::crypto {
 class SystemClock final : public domain::Clock {
  public:
   [[nodiscard]] std::int64_t now() const override;
+  void pause(std::chrono::milliseconds duration) const override;
 };
 
 }  // namespace authfcgi::crypto

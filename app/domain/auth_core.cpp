@@ -1,5 +1,6 @@
 #include "domain/auth_core.h"
 
+#include <array>
 #include <utility>
 
 namespace authfcgi::domain {
@@ -7,19 +8,24 @@ namespace {
 
 CurrentUser current_user(const User& user) { return {user.id, user.email, user.username}; }
 
+bool marker_live(const DeviceMarker& marker, std::int64_t now, std::int64_t max_age_seconds) {
+  return marker.issued_at <= now && now - marker.issued_at < max_age_seconds;
+}
+
 }  // namespace
 
 AuthCore::AuthCore(AuthCoreDependencies deps)
     : users_(deps.users),
       events_(deps.events),
       clock_(deps.clock),
+      crypto_(deps.crypto),
+      device_max_age_seconds_(deps.throttle_settings.device_max_age_seconds),
       sessions_(deps.sessions, deps.crypto, deps.session_settings),
       remember_(deps.remember_tokens, deps.crypto, deps.session_settings.remember_max_age_seconds),
       accounts_(deps.users, deps.sessions, deps.remember_tokens, deps.hasher),
-      auth_(deps.users, deps.hasher,
-            LoginThrottling{deps.throttle, deps.throttle_settings.account,
-                            deps.throttle_settings.address},
-            deps.events, deps.clock, std::move(deps.dummy_hash)) {}
+      throttle_(deps.throttle, deps.random, deps.clock, deps.throttle_settings),
+      auth_(deps.users, deps.hasher, throttle_, deps.events, deps.clock,
+            std::move(deps.dummy_hash)) {}
 
 void AuthCore::record(AuthEventKind kind, const Visit& visit, std::string_view account) {
   events_.record(AuthEvent{kind, clock_.now(), visit.client_address, std::string(account)});
@@ -86,7 +92,12 @@ void AuthCore::restore_from_token(Visit& visit, const User& user, const Remember
 
 LoginAttempt AuthCore::log_in(Visit& visit, std::string_view email, std::string_view password,
                               RememberChoice remember) {
-  const LoginOutcome outcome = auth_.authenticate(email, password, visit.client_address);
+  const std::optional<DeviceMarker> marker = device_marker_for(visit, email);
+  AttemptSource source{std::string(email), visit.client_address, std::nullopt};
+  if (marker) {
+    source.device = DeviceClaim{marker->id, marker->issued_at + device_max_age_seconds_};
+  }
+  const LoginOutcome outcome = auth_.authenticate(source, password);
   if (outcome.result != LoginResult::Success || !outcome.user) {
     return {
         outcome.result == LoginResult::Success ? LoginResult::InvalidCredentials : outcome.result,
@@ -104,11 +115,44 @@ LoginAttempt AuthCore::log_in(Visit& visit, std::string_view email, std::string_
   }
   sessions_.log_in(visit.session, user_id, visit.now);
   visit.user = current_user(*outcome.user);
+  issue_device_marker(visit, email, outcome.device_trusted ? marker : std::nullopt);
   if (remember == RememberChoice::Yes) {
     visit.remember = {CookieIntent::Set, remember_.issue(user_id, visit.now)};
     remember_.bound(user_id, visit.now);
   }
   return {LoginResult::Success, 0};
+}
+
+std::optional<DeviceMarker> AuthCore::device_marker_for(const Visit& visit,
+                                                        std::string_view email) const {
+  for (const DeviceMarker& marker : visit.device_markers) {
+    if (marker_live(marker, visit.now, device_max_age_seconds_) &&
+        crypto_.device_account_tag_matches(email, marker.account_tag)) {
+      return marker;
+    }
+  }
+  return std::nullopt;
+}
+
+void AuthCore::issue_device_marker(Visit& visit, std::string_view email,
+                                   const std::optional<DeviceMarker>& trusted) const {
+  std::vector<DeviceMarker> markers;
+  if (trusted) {
+    // Renewed: a browser in use stays known for a year after its last login, not its first.
+    markers.push_back(DeviceMarker{trusted->account_tag, trusted->id, visit.now});
+  } else {
+    std::array<std::string, 1> id;
+    crypto_.random_tokens(id, 16);
+    markers.push_back(DeviceMarker{crypto_.device_account_tag(email), id[0], visit.now});
+  }
+  for (const DeviceMarker& marker : visit.device_markers) {
+    if (markers.size() < kMaxDeviceMarkers &&
+        marker_live(marker, visit.now, device_max_age_seconds_) &&
+        !crypto_.device_account_tag_matches(email, marker.account_tag)) {
+      markers.push_back(marker);
+    }
+  }
+  visit.device_update = std::move(markers);
 }
 
 bool AuthCore::log_out(Visit& visit) {

@@ -4,12 +4,15 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "domain/accounts.h"
 #include "domain/auth_event_sink.h"
 #include "domain/auth_service.h"
 #include "domain/auth_settings.h"
 #include "domain/clock.h"
+#include "domain/device_marker.h"
+#include "domain/login_throttle.h"
 #include "domain/login_throttle_store.h"
 #include "domain/password_hasher.h"
 #include "domain/remember_token_store.h"
@@ -47,11 +50,12 @@ enum class Restore { No, FromRememberCookie };
 // identity or the remember cookie itself.
 struct Visit {
   Visit(SessionState from_cookie, std::optional<std::string> remember_cookie_sent,
-        std::string client, std::int64_t at)
+        std::string client, std::int64_t at, std::vector<DeviceMarker> device_markers_sent = {})
       : loaded(from_cookie),
         remember_cookie(std::move(remember_cookie_sent)),
         client_address(std::move(client)),
         now(at),
+        device_markers(std::move(device_markers_sent)),
         session(std::move(from_cookie)) {}
 
   // What the browser sent.
@@ -59,11 +63,13 @@ struct Visit {
   const std::optional<std::string> remember_cookie;
   const std::string client_address;
   const std::int64_t now;
+  const std::vector<DeviceMarker> device_markers;  // from a validly signed device cookie
 
   // What the request made of it.
   SessionState session;
   std::optional<CurrentUser> user;  // nullopt: the anonymous user
   CookieChange remember;
+  std::optional<std::vector<DeviceMarker>> device_update;  // the device cookie to send, if any
 
   // Set when the session has to be sent (it started or changed), else Keep.
   [[nodiscard]] CookieIntent session_cookie() const {
@@ -81,6 +87,7 @@ struct AuthCoreDependencies {
   LoginThrottleStore& throttle;
   const PasswordHasher& hasher;
   const TokenCrypto& crypto;
+  const RandomSource& random;  // throttle attempt ids
   AuthEventSink& events;
   const Clock& clock;
   SessionSettings session_settings;
@@ -100,8 +107,9 @@ class AuthCore {
   // before that comes back after the grace minute revokes every login of its user. A session
   // whose row is gone becomes anonymous. Throws StorageUnavailable.
   void identify(Visit& visit, Restore restore);
-  // Checks the password (throttled; see AuthService). On success: a fresh session for the user,
-  // the browser's old remember token given up, and a new one issued if asked for.
+  // Checks the password (throttled; see LoginThrottle). On success: a fresh session for the
+  // user, the browser's old remember token given up, a new one issued if asked for, and the
+  // browser's device marker for the account issued (or kept, while it is trusted).
   [[nodiscard]] LoginAttempt log_in(Visit& visit, std::string_view email, std::string_view password,
                                     RememberChoice remember);
   // Ends this browser's login: its session row and its remember token (when it proves
@@ -119,13 +127,23 @@ class AuthCore {
   // Logs the browser in from a Valid remember token and exchanges it for a new one.
   void restore_from_token(Visit& visit, const User& user, const RememberResult& token);
   void record(AuthEventKind kind, const Visit& visit, std::string_view account);
+  // The browser's live device marker for this email, if it has one.
+  [[nodiscard]] std::optional<DeviceMarker> device_marker_for(const Visit& visit,
+                                                              std::string_view email) const;
+  // After a successful login: the marker for the account first (the trusted one kept, else a
+  // new one), then the browser's other live markers, at most kMaxDeviceMarkers.
+  void issue_device_marker(Visit& visit, std::string_view email,
+                           const std::optional<DeviceMarker>& trusted) const;
 
   UserRepository& users_;
   AuthEventSink& events_;
   const Clock& clock_;
+  const TokenCrypto& crypto_;
+  std::int64_t device_max_age_seconds_;
   SessionLifecycle sessions_;
   RememberTokens remember_;
   Accounts accounts_;
+  LoginThrottle throttle_;
   AuthService auth_;
 };
 

@@ -7,9 +7,8 @@
 
 #include "domain/auth_event_sink.h"
 #include "domain/clock.h"
-#include "domain/login_throttle_store.h"
+#include "domain/login_throttle.h"
 #include "domain/password_hasher.h"
-#include "domain/throttle_policy.h"
 #include "domain/user.h"
 #include "domain/user_repository.h"
 
@@ -21,12 +20,7 @@ struct LoginOutcome {
   LoginResult result = LoginResult::InvalidCredentials;
   std::optional<User> user;              // set on Success
   std::int64_t retry_after_seconds = 0;  // set on Throttled
-};
-
-struct LoginThrottling {
-  LoginThrottleStore& store;
-  ThrottleLimits account;
-  ThrottleLimits address;
+  bool device_trusted = false;           // the browser's device marker was trusted
 };
 
 // The hash that unknown emails are verified against, so that they cost one verify like known
@@ -40,16 +34,14 @@ class AuthService {
  public:
   // dummy_hash: from make_dummy_hash with the same hasher; throws std::invalid_argument when
   // empty (unknown emails would then be answered faster than known ones).
-  AuthService(UserRepository& users, const PasswordHasher& hasher, LoginThrottling throttling,
+  AuthService(UserRepository& users, const PasswordHasher& hasher, LoginThrottle& throttle,
               AuthEventSink& events, const Clock& clock, std::string dummy_hash);
 
-  // email must be normalized (lower-case). Unknown email and wrong password give the same
-  // outcome at the same cost, and are throttled alike. While an account or the client's
-  // address must wait, no password is checked: even the right one gives Throttled. On success
-  // with an outdated hash, the hash is upgraded. Throws StorageUnavailable when the database
-  // is down.
-  [[nodiscard]] LoginOutcome authenticate(std::string_view email, std::string_view password,
-                                          std::string_view client_address);
+  // source.email must be normalized (lower-case). Unknown email and wrong password give the
+  // same outcome at the same cost, and are throttled alike. While the throttle refuses the
+  // attempt, no password is checked: even the right one gives Throttled. On success with an
+  // outdated hash, the hash is upgraded. Throws StorageUnavailable when the database is down.
+  [[nodiscard]] LoginOutcome authenticate(const AttemptSource& source, std::string_view password);
 
  private:
   void record_event(AuthEventKind kind, std::string_view email, std::string_view client_address);
@@ -57,7 +49,7 @@ class AuthService {
 
   UserRepository& users_;
   const PasswordHasher& hasher_;
-  LoginThrottling throttling_;
+  LoginThrottle& throttle_;
   AuthEventSink& events_;
   const Clock& clock_;
   std::string dummy_hash_;

@@ -15,10 +15,16 @@ struct SessionSettings {
   bool force_secure_cookies = false;            // Secure even when HTTPS is not reported
 };
 
-// Login throttling: per account, and more loosely per client address.
+// Login throttling (SPEC "Login throttling"); docs/security.md explains the numbers.
 struct ThrottleSettings {
-  ThrottleLimits account{5, 60, 900, 3600};
-  ThrottleLimits address{20, 60, 900, 3600};
+  BackoffLimits pair{5, 60, 900, 3600};   // one account from one address
+  WindowLimits stuffing{100, 24 * 3600};  // every account from one address
+  WindowLimits distributed{50, 3600};     // one account from every address
+  std::int64_t device_max_failures = 5;   // failures that kill a device marker
+  std::int64_t device_max_age_seconds = 365 * 24 * 3600;
+  // How long an attempt waits for attempts in flight on its keys before it is refused; only
+  // a burst of attempts on one key near its limit waits at all.
+  std::int64_t burst_wait_seconds = 10;
 };
 
 // Rows one account may hold at once; a new one ends the oldest. They bound what a stolen

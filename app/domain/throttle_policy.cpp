@@ -8,7 +8,7 @@ namespace {
 
 constexpr std::int64_t kMaxSeconds = std::numeric_limits<std::int64_t>::max();
 
-// Seconds from then to now. A last failure in the future (another host whose clock runs ahead
+// Seconds from then to now. A failure in the future (another host whose clock runs ahead
 // wrote it) counts as "just now", so no wait ever exceeds the configured maximum. Saturates
 // instead of overflowing, because both values come from storage and may be anything.
 std::int64_t seconds_since(std::int64_t then, std::int64_t now) {
@@ -21,10 +21,9 @@ std::int64_t seconds_since(std::int64_t then, std::int64_t now) {
   return now - then;
 }
 
-// base_delay * 2^(failures - max_failures), capped at max_delay. Doubling step by step instead
-// of shifting: any cap is reached within 63 steps, so an absurd failure count costs no more than
-// that and can never overflow.
-std::int64_t backoff_seconds(std::int64_t failures_over_limit, const ThrottleLimits& limits) {
+// base_delay * 2^(failures_over_limit), capped at max_delay. Doubling step by step instead of
+// shifting: any cap is reached within 63 steps, so an absurd count costs no more than that.
+std::int64_t backoff_seconds(std::int64_t failures_over_limit, const BackoffLimits& limits) {
   const std::int64_t cap = std::max<std::int64_t>(limits.max_delay_seconds, 0);
   std::int64_t wait = std::clamp<std::int64_t>(limits.base_delay_seconds, 0, cap);
   for (std::int64_t step = failures_over_limit; step > 0 && wait > 0 && wait < cap; --step) {
@@ -33,43 +32,78 @@ std::int64_t backoff_seconds(std::int64_t failures_over_limit, const ThrottleLim
   return wait;
 }
 
-}  // namespace
-
-ThrottleDecision decide_throttle(const ThrottleState& state, std::int64_t now,
-                                 const ThrottleLimits& limits) {
-  const ThrottleDecision allowed{true, 0};
-  // A limit below one failure makes no sense; the strictest sensible reading is "wait after the
-  // first failure". Clamping also keeps failures - max_failures from overflowing below.
-  const std::int64_t max_failures = std::max<std::int64_t>(limits.max_failures, 1);
-  if (state.failures < max_failures) {
-    return allowed;
-  }
-  const std::int64_t elapsed = seconds_since(state.last_failure, now);
-  // The same rule as the store's record_failure: a negative window counts as zero.
-  if (elapsed > std::max<std::int64_t>(limits.forget_after_seconds, 0)) {
-    return allowed;
-  }
-  const std::int64_t wait = backoff_seconds(state.failures - max_failures, limits);
-  if (elapsed >= wait) {
-    return allowed;
-  }
-  // elapsed < wait, so at least one second remains.
-  return ThrottleDecision{false, wait - elapsed};
+// A limit below one failure makes no sense; the strictest sensible reading is "wait after the
+// first failure".
+std::int64_t at_least_one(std::int64_t max_failures) {
+  return std::max<std::int64_t>(max_failures, 1);
 }
 
-ThrottleDecision decide_counted_attempt(const ThrottleState& checked, const ThrottleState& counted,
-                                        std::int64_t now, const ThrottleLimits& limits) {
-  // The failures the check saw that still counted; the store starts over past the window by
-  // the same rule.
-  const bool remembered =
-      checked.failures > 0 && seconds_since(checked.last_failure, now) <=
-                                  std::max<std::int64_t>(limits.forget_after_seconds, 0);
-  const std::int64_t seen = remembered ? checked.failures : 0;
-  const std::int64_t before_this = counted.failures > 0 ? counted.failures - 1 : 0;
-  if (before_this == seen) {
-    return decide_throttle(remembered ? checked : ThrottleState{}, now, limits);
+}  // namespace
+
+std::string_view scope_name(ThrottleScope scope) {
+  switch (scope) {
+    case ThrottleScope::Pair:
+      return "pair";
+    case ThrottleScope::Address:
+      return "address";
+    case ThrottleScope::Account:
+      return "account";
+    case ThrottleScope::Device:
+      return "device";
   }
-  return decide_throttle(ThrottleState{before_this, now}, now, limits);
+  return "pair";
+}
+
+std::string ThrottleKey::text() const {
+  // '\n' cannot occur in a validated email, an address the web server passes or a marker id.
+  std::string text(scope_name(scope));
+  text.push_back('\n');
+  text.append(email);
+  text.push_back('\n');
+  text.append(address);
+  text.push_back('\n');
+  text.append(device);
+  return text;
+}
+
+TriesLeft tries_left(const BackoffLimits& limits, const KeyHistory& history, std::int64_t now) {
+  const std::int64_t max_failures = at_least_one(limits.max_failures);
+  if (history.failures < max_failures) {
+    return {max_failures - std::max<std::int64_t>(history.failures, 0), 0};
+  }
+  const std::int64_t wait = backoff_seconds(history.failures - max_failures, limits);
+  const std::int64_t elapsed = seconds_since(history.last_failure, now);
+  if (elapsed >= wait) {
+    return {1, 0};  // one more try; its failure starts the next, longer wait
+  }
+  return {0, wait - elapsed};
+}
+
+TriesLeft tries_left(const WindowLimits& limits, const KeyHistory& history, std::int64_t now) {
+  const std::int64_t max_failures = at_least_one(limits.max_failures);
+  if (history.failures < max_failures) {
+    return {max_failures - std::max<std::int64_t>(history.failures, 0), 0};
+  }
+  // The key opens again when its oldest failure ages out. At least a second (the store only
+  // counts failures that end after now); a row that claims to count for longer than the window
+  // (a clock far ahead) waits no longer than the window.
+  const std::int64_t window = std::max<std::int64_t>(limits.window_seconds, 1);
+  return {0, std::clamp<std::int64_t>(seconds_since(now, history.first_expiry), 1, window)};
+}
+
+std::string wait_text(std::int64_t seconds) {
+  const auto plural = [](std::int64_t count, const char* unit) {
+    return std::to_string(count) + " " + unit + (count == 1 ? "" : "s");
+  };
+  seconds = std::max<std::int64_t>(seconds, 1);
+  if (seconds < 60) {
+    return plural(seconds, "second");
+  }
+  // Minutes up to two hours, so that an hour and a bit is not rounded up to two.
+  if (seconds < std::int64_t{2} * 3600) {
+    return plural((seconds + 59) / 60, "minute");
+  }
+  return plural(seconds / 3600 + (seconds % 3600 != 0 ? 1 : 0), "hour");
 }
 
 }  // namespace authfcgi::domain

@@ -8,7 +8,8 @@
 namespace authfcgi::domain {
 
 // What the auth core needs from cryptography, and nothing more: random tokens, the keyed hash
-// that remember-me validators are stored as, and the digest that session ids are stored as.
+// that remember-me validators are stored as, the digest that session ids are stored as, and the
+// keyed hash that names an account in a device marker.
 // Implemented with libsodium in crypto/. Immutable and thread-safe.
 class TokenCrypto {
  public:
@@ -25,6 +26,12 @@ class TokenCrypto {
                                                    std::string_view stored) const = 0;
   // The unkeyed digest a session id is stored as (its row's key).
   [[nodiscard]] virtual std::string session_id_digest(std::string_view sid) const = 0;
+  // The keyed hash (current device key) that names an account in a device marker.
+  [[nodiscard]] virtual std::string device_account_tag(std::string_view email) const = 0;
+  // True when tag is device_account_tag(email) under the current or a previous key; compares
+  // in constant time.
+  [[nodiscard]] virtual bool device_account_tag_matches(std::string_view email,
+                                                        std::string_view tag) const = 0;
 };
 
 }  // namespace authfcgi::domain

@@ -14,9 +14,13 @@
 #include "config/config_loader.h"
 #include "crypto/sodium_init.h"
 #include "crypto/sodium_password_hasher.h"
+#include "crypto/sodium_random_source.h"
+#include "crypto/system_clock.h"
 #include "domain/accounts.h"
+#include "domain/login_throttle.h"
 #include "storage/migrator.h"
 #include "storage/mysql_connection.h"
+#include "storage/mysql_login_throttle_store.h"
 #include "storage/mysql_remember_token_store.h"
 #include "storage/mysql_session_store.h"
 #include "storage/mysql_user_repository.h"
@@ -63,6 +67,9 @@ int run(std::vector<std::string> args) {
     }
     return cli::kExitUsage;
   }
+  for (const auto& warning : loaded.warnings) {
+    std::cerr << "authctl: warning: " << warning << '\n';
+  }
   const config::Config& config = *loaded.config;
 
   crypto::sodium_init_or_throw();
@@ -73,6 +80,10 @@ int run(std::vector<std::string> args) {
   storage::MysqlRememberTokenStore remember_tokens(connection);
   storage::Migrator migrator(connection, config.sql_dir);
   domain::Accounts accounts(users, sessions, remember_tokens, hasher);
+  storage::MysqlLoginThrottleStore throttle_store(connection);
+  const crypto::SodiumRandomSource random;
+  const crypto::SystemClock clock;
+  domain::LoginThrottle throttle(throttle_store, random, clock, config.throttle);
 
   cli::AuthctlContext context{
       std::cout,
@@ -84,6 +95,7 @@ int run(std::vector<std::string> args) {
       accounts,
       hasher,
       [&migrator] { return migrator.migrate(); },
+      throttle,
   };
   return cli::run_authctl(args, context);
 }

@@ -141,8 +141,9 @@ struct WorkerContext {
         remember_tokens(connection),
         throttle(connection),
         app(web::AppDependencies{users, sessions, remember_tokens, throttle, shared.hasher,
-                                 shared.clock, shared.token_crypto, shared.events, shared.keys,
-                                 renderer, config.session, config.throttle, shared.dummy_hash}) {}
+                                 shared.clock, shared.token_crypto, shared.random, shared.events,
+                                 shared.keys, renderer, config.session, config.throttle,
+                                 shared.dummy_hash}) {}
 };
 
 int run(const std::vector<std::string>& args) {
@@ -168,6 +169,9 @@ int run(const std::vector<std::string>& args) {
       std::cerr << "authfcgi: " << error << '\n';
     }
     return kExitConfig;
+  }
+  for (const auto& warning : loaded.warnings) {
+    std::cerr << "authfcgi: warning: " << warning << '\n';
   }
   config::Config config = std::move(*loaded.config);
   if (arguments->socket) {

@@ -15,6 +15,10 @@ namespace authfcgi::storage {
 namespace {
 
 constexpr int kErrDuplicateKey = 1062;
+// InnoDB refused a lock: a deadlock (the whole transaction was rolled back) or a lock wait
+// timeout (only the statement was). The connection is fine.
+constexpr int kErrLockWaitTimeout = 1205;
+constexpr int kErrDeadlock = 1213;
 // libmariadb reports CR_SERVER_GONE_ERROR only when it could not send a command: the
 // connection was already closed on its side, or writing the command failed (a server that
 // closed the connection; a read that fails is CR_SERVER_LOST, 2013, instead). The server has
@@ -24,6 +28,7 @@ constexpr int kConnectTimeoutSeconds = 2;
 // Short socket timeouts: a hung server must turn into a 503 quickly, not a stuck worker.
 constexpr int kReadTimeoutSeconds = 5;
 constexpr int kWriteTimeoutSeconds = 5;
+constexpr int kLockWaitTimeoutSeconds = 3;
 // A connection unused for longer than this is pinged before its next statement. The server may
 // have closed it meanwhile (a restart, a failover, wait_timeout after a quiet night, KILL), and
 // over TCP its next statement would then fail as CR_SERVER_LOST, after which nobody can tell
@@ -103,7 +108,13 @@ struct MysqlConnection::Impl {
       options["OPT_READ_TIMEOUT"] = kReadTimeoutSeconds;
       options["OPT_WRITE_TIMEOUT"] = kWriteTimeoutSeconds;
       options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
-      connection.reset(driver().connect(options));
+      std::unique_ptr<sql::Connection> fresh(driver().connect(options));
+      // A row lock waited for longer than the read timeout would look like a lost server;
+      // shorter, it is a LockConflict the caller can handle.
+      const std::unique_ptr<sql::Statement> setup(fresh->createStatement());
+      setup->execute("SET SESSION innodb_lock_wait_timeout = " +
+                     std::to_string(kLockWaitTimeoutSeconds));
+      connection = std::move(fresh);
       ++generation;
     }
     return *connection;
@@ -174,6 +185,10 @@ struct MysqlConnection::Impl {
           last_used = Clock::now();
           throw domain::DuplicateKey("duplicate key: " + duplicate_key_name(error.what()));
         }
+        if (code == kErrDeadlock || code == kErrLockWaitTimeout) {
+          last_used = Clock::now();
+          throw LockConflict("database lock conflict " + std::to_string(code));
+        }
         drop();
         if (code == kErrServerGone && attempt == 1 && !keep_session) {
           continue;  // not sent: once more on a fresh connection
@@ -205,6 +220,28 @@ MysqlConnection::SessionGuard::SessionGuard(MysqlConnection& connection) : conne
 }
 
 MysqlConnection::SessionGuard::~SessionGuard() { --connection_.impl_->session_guards; }
+
+MysqlConnection::Transaction::Transaction(MysqlConnection& connection) : connection_(connection) {
+  // Started before the guard: this statement may still reconnect; those after it may not.
+  connection_.execute("START TRANSACTION");
+  session_.emplace(connection_);
+}
+
+void MysqlConnection::Transaction::commit() {
+  connection_.execute("COMMIT");
+  open_ = false;
+}
+
+MysqlConnection::Transaction::~Transaction() {
+  if (!open_) {
+    return;
+  }
+  try {
+    connection_.execute("ROLLBACK");
+  } catch (const std::exception&) {
+    // A connection that failed has been dropped, and the server rolled back with it.
+  }
+}
 
 void MysqlConnection::execute(const std::string& sql_text) {
   impl_->guarded([&] {

@@ -2,8 +2,10 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "domain/errors.h"
 #include "storage/database_settings.h"
 
 namespace sql {
@@ -20,6 +22,13 @@ namespace authfcgi::storage {
 // keeps about 1.6 MiB of OpenSSL pages out of every worker. It also runs the client library's
 // non-thread-safe set-up on one thread.
 void prepare_client_library();
+
+// InnoDB refused a lock (deadlock or lock wait timeout). The connection stays usable; a caller
+// that can, rolls back and tries again; to any other it is the database being unavailable.
+class LockConflict : public domain::StorageUnavailable {
+ public:
+  using domain::StorageUnavailable::StorageUnavailable;
+};
 
 // One MySQL connection, used by one thread only (not thread-safe). It connects lazily and
 // reconnects on the next use after a failure, so a database restart needs no worker restart.
@@ -43,7 +52,8 @@ class MysqlConnection {
   void with_statement(const std::string& sql_text,
                       const std::function<void(sql::PreparedStatement&)>& work);
 
-  // Runs a plain SQL script statement (migrations); same error translation and retry.
+  // Runs a plain SQL statement (migrations, transaction control); same error translation and
+  // retry.
   void execute(const std::string& sql_text);
 
   // For statements that rely on session state an earlier statement established (a named lock;
@@ -58,6 +68,23 @@ class MysqlConnection {
 
    private:
     MysqlConnection& connection_;
+  };
+
+  // START TRANSACTION now, on a live connection that is then kept (a SessionGuard); ROLLBACK
+  // on destruction unless committed. Statements in between throw LockConflict when InnoDB
+  // refuses a lock.
+  class Transaction {
+   public:
+    explicit Transaction(MysqlConnection& connection);
+    ~Transaction();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    void commit();
+
+   private:
+    MysqlConnection& connection_;
+    std::optional<SessionGuard> session_;
+    bool open_ = true;
   };
 
  private:

@@ -1,99 +1,330 @@
 #include "storage/mysql_login_throttle_store.h"
 
 #include <algorithm>
-#include <limits>
+#include <functional>
 #include <memory>
-#include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "storage/cppconn.h"
 
 namespace authfcgi::storage {
 namespace {
 
-constexpr std::int64_t kMinSeconds = std::numeric_limits<std::int64_t>::min();
+constexpr std::string_view kKeyHash = "UNHEX(SHA2(?, 256))";
+// Lock rows unused for this long are pruned; an admission holds one for milliseconds.
+constexpr std::int64_t kLockRowIdleSeconds = 600;
 
-std::string checked_key(std::string_view key) {
-  if (key.size() > MysqlLoginThrottleStore::kMaxKeyBytes) {
-    throw std::invalid_argument("throttle key longer than " +
-                                std::to_string(MysqlLoginThrottleStore::kMaxKeyBytes) + " bytes");
+std::string repeated(std::string_view item, std::size_t count) {
+  std::string text;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i > 0) {
+      text += ", ";
+    }
+    text += item;
   }
-  return std::string(key);
+  return text;
 }
 
-// now - forget_after without overflow: a last failure before this instant is forgotten, the
-// same rule decide_throttle applies (which also reads a negative window as zero).
-std::int64_t forget_before(std::int64_t now, std::int64_t forget_after_seconds) {
-  const std::int64_t window = std::max<std::int64_t>(forget_after_seconds, 0);
-  if (now < kMinSeconds + window) {
-    return kMinSeconds;
+// Expired rows are deleted this many at a time, by primary key.
+constexpr std::size_t kDeleteChunk = 100;
+
+// Deletes up to `limit` rows of `table` that match `condition` (one parameter: `bound`): found
+// by a plain read, then deleted by primary key with the condition checked again under the row
+// lock, so a row that counts again meanwhile stays. A range DELETE would also lock the first
+// row past its range, which is usually the newest attempt in flight, and deadlock with that
+// attempt's record_failure.
+std::size_t delete_matching(MysqlConnection& connection, const std::string& table,
+                            const std::string& primary_key, bool numeric_key,
+                            const std::string& condition, std::int64_t bound, std::size_t limit) {
+  std::vector<std::string> found;
+  connection.with_statement(
+      "SELECT " + primary_key + " FROM " + table + " WHERE " + condition + " LIMIT ?",
+      [&](sql::PreparedStatement& statement) {
+        statement.setInt64(1, bound);
+        statement.setInt64(2, static_cast<std::int64_t>(limit));
+        const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+        while (rows->next()) {
+          found.push_back(rows->getString(1));
+        }
+      });
+  // One statement text for every chunk (they are cached per text): a short chunk repeats its
+  // first key.
+  const std::string delete_sql = "DELETE FROM " + table + " WHERE " + condition + " AND " +
+                                 primary_key + " IN (" + repeated("?", kDeleteChunk) + ")";
+  std::size_t deleted = 0;
+  for (std::size_t start = 0; start < found.size(); start += kDeleteChunk) {
+    connection.with_statement(delete_sql, [&](sql::PreparedStatement& statement) {
+      statement.setInt64(1, bound);
+      for (std::size_t i = 0; i < kDeleteChunk; ++i) {
+        const std::string& key = found[start + i < found.size() ? start + i : start];
+        const auto place = static_cast<unsigned>(i + 2);
+        if (numeric_key) {
+          statement.setInt64(place, std::stoll(key));
+        } else {
+          statement.setString(place, key);
+        }
+      }
+      deleted += static_cast<std::size_t>(statement.executeUpdate());
+    });
   }
-  return now - window;
+  return deleted;
+}
+
+std::vector<std::string> key_texts(std::span<const domain::ThrottleKey> keys) {
+  std::vector<std::string> texts;
+  texts.reserve(keys.size());
+  for (const domain::ThrottleKey& key : keys) {
+    texts.push_back(key.text());
+  }
+  return texts;
+}
+
+// A single statement that lost a lock conflict was rolled back whole (a deadlock with a prune,
+// say): running it again is safe, and an outcome is worth recording.
+void with_retry_on_conflict(MysqlConnection& connection, const std::string& sql,
+                            const std::function<void(sql::PreparedStatement&)>& work) {
+  constexpr int kTries = 3;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      connection.with_statement(sql, work);
+      return;
+    } catch (const LockConflict&) {
+      if (attempt == kTries) {
+        throw;
+      }
+    }
+  }
 }
 
 }  // namespace
 
-domain::ThrottleCounters MysqlLoginThrottleStore::get(std::string_view account_key,
-                                                      std::string_view address_key) {
-  const std::string account = checked_key(account_key);
-  const std::string address = checked_key(address_key);
-  domain::ThrottleCounters counters;
-  // One round trip for both keys. The server tells which row is the account's, comparing with
-  // the column's own collation (which ignores trailing spaces), so the match is the WHERE's.
+std::vector<domain::KeyHistory> MysqlLoginThrottleStore::histories(
+    const std::vector<std::string>& texts, std::int64_t now) {
+  std::vector<domain::KeyHistory> histories(texts.size());
+  // Which key a row belongs to, told by the server: CASE key_hash WHEN <key 0> THEN 0 ...
+  // Summed up by the server from the covering index: a key under an endless attack (or with
+  // raised limits) may hold many rows, and only these numbers decide.
+  std::string sql = "SELECT CASE key_hash";
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    sql += " WHEN UNHEX(SHA2(?, 256)) THEN " + std::to_string(i);
+  }
+  sql +=
+      " END, pending = 1 AND lease_until > ? AS in_flight, COUNT(*), MAX(failed_at), "
+      "MIN(expires_at) FROM login_failures WHERE key_hash IN (";
+  sql += repeated(kKeyHash, texts.size());
+  sql += ") AND expires_at > ? GROUP BY key_hash, in_flight";
+  connection_.with_statement(sql, [&](sql::PreparedStatement& statement) {
+    unsigned next = 1;
+    for (const std::string& text : texts) {
+      statement.setString(next++, text);
+    }
+    statement.setInt64(next++, now);
+    for (const std::string& text : texts) {
+      statement.setString(next++, text);
+    }
+    statement.setInt64(next++, now);
+    const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+    while (rows->next()) {
+      const auto index = static_cast<std::size_t>(rows->getInt64(1));
+      if (index >= histories.size()) {
+        continue;
+      }
+      domain::KeyHistory& history = histories[index];
+      if (rows->getInt(2) != 0) {
+        history.pending = rows->getInt64(3);
+      } else {
+        history.failures = rows->getInt64(3);
+        history.last_failure = rows->getInt64(4);
+        history.first_expiry = rows->getInt64(5);
+      }
+    }
+  });
+  return histories;
+}
+
+std::vector<domain::KeyHistory> MysqlLoginThrottleStore::read(
+    std::span<const domain::ThrottleKey> keys, std::int64_t now) {
+  return histories(key_texts(keys), now);
+}
+
+domain::AdmitOutcome MysqlLoginThrottleStore::admit(std::span<const domain::ThrottleKey> keys,
+                                                    std::string_view attempt, std::int64_t now,
+                                                    std::int64_t lease_until,
+                                                    const Decide& decide) {
+  const std::vector<std::string> texts = key_texts(keys);
+  // Every admission locks its keys in the same order, so two of them never wait for each other
+  // in a circle.
+  std::vector<std::string> lock_order = texts;
+  std::sort(lock_order.begin(), lock_order.end());
+  lock_order.erase(std::unique(lock_order.begin(), lock_order.end()), lock_order.end());
+
+  try {
+    MysqlConnection::Transaction transaction(connection_);
+    std::string lock_sql = "INSERT INTO login_throttle_locks (key_hash, used_at) VALUES ";
+    lock_sql += repeated("(UNHEX(SHA2(?, 256)), ?)", lock_order.size());
+    lock_sql += " ON DUPLICATE KEY UPDATE used_at = VALUES(used_at)";
+    connection_.with_statement(lock_sql, [&](sql::PreparedStatement& statement) {
+      unsigned next = 1;
+      for (const std::string& text : lock_order) {
+        statement.setString(next++, text);
+        statement.setInt64(next++, now);
+      }
+      statement.executeUpdate();
+    });
+
+    const std::vector<domain::KeyHistory> read = histories(texts, now);
+    const std::vector<PendingMark> marks = decide(read);
+    if (!marks.empty()) {
+      std::string insert_sql =
+          "INSERT INTO login_failures (key_hash, scope, email, address, device, attempt, pending, "
+          "failed_at, expires_at, lease_until) VALUES ";
+      insert_sql += repeated("(UNHEX(SHA2(?, 256)), ?, ?, ?, ?, ?, 1, ?, ?, ?)", marks.size());
+      connection_.with_statement(insert_sql, [&](sql::PreparedStatement& statement) {
+        unsigned next = 1;
+        for (const PendingMark& mark : marks) {
+          const domain::ThrottleKey& key = keys[mark.key];
+          statement.setString(next++, texts.at(mark.key));
+          statement.setString(next++, std::string(domain::scope_name(key.scope)));
+          statement.setString(next++, key.email);
+          // The column only serves listing and clearing: the key itself is the hash of all of
+          // it, so a cut address can never merge two keys.
+          statement.setString(next++, key.address.substr(0, 255));
+          statement.setString(next++, key.device);
+          statement.setString(next++, std::string(attempt));
+          statement.setInt64(next++, now);
+          statement.setInt64(next++, mark.expires_at);
+          statement.setInt64(next++, lease_until);
+        }
+        statement.executeUpdate();
+      });
+    }
+    transaction.commit();
+  } catch (const LockConflict&) {
+    return domain::AdmitOutcome::Busy;
+  }
+  return domain::AdmitOutcome::Decided;
+}
+
+void MysqlLoginThrottleStore::record_failure(std::string_view attempt, std::int64_t now,
+                                             std::span<const domain::FailureExpiry> expiries) {
+  if (expiries.empty()) {
+    return;
+  }
+  std::string sql =
+      "UPDATE login_failures SET pending = 0, failed_at = ?, expires_at = CASE key_hash";
+  for (std::size_t i = 0; i < expiries.size(); ++i) {
+    sql += " WHEN UNHEX(SHA2(?, 256)) THEN ?";
+  }
+  sql += " ELSE expires_at END WHERE attempt = ?";
+  with_retry_on_conflict(connection_, sql, [&](sql::PreparedStatement& statement) {
+    unsigned next = 1;
+    statement.setInt64(next++, now);
+    for (const domain::FailureExpiry& expiry : expiries) {
+      statement.setString(next++, expiry.key.text());
+      statement.setInt64(next++, expiry.expires_at);
+    }
+    statement.setString(next++, std::string(attempt));
+    statement.executeUpdate();
+  });
+}
+
+void MysqlLoginThrottleStore::forget(std::string_view attempt,
+                                     std::span<const domain::ThrottleKey> reset) {
+  std::string sql = "DELETE FROM login_failures WHERE attempt = ?";
+  if (!reset.empty()) {
+    sql += " OR (pending = 0 AND key_hash IN (" + repeated(kKeyHash, reset.size()) + "))";
+  }
+  with_retry_on_conflict(connection_, sql, [&](sql::PreparedStatement& statement) {
+    unsigned next = 1;
+    statement.setString(next++, std::string(attempt));
+    for (const domain::ThrottleKey& key : reset) {
+      statement.setString(next++, key.text());
+    }
+    statement.executeUpdate();
+  });
+}
+
+std::vector<domain::ThrottleListing> MysqlLoginThrottleStore::list(std::int64_t now) {
+  std::vector<domain::ThrottleListing> listings;
   connection_.with_statement(
-      "SELECT throttle_key = ?, failures, last_failure FROM login_throttle "
-      "WHERE throttle_key IN (?, ?)",
+      "SELECT MIN(scope), MIN(email), MIN(address), MIN(device), COUNT(*), MAX(failed_at), "
+      "MIN(expires_at) FROM login_failures "
+      "WHERE expires_at > ? AND NOT (pending = 1 AND lease_until > ?) "
+      "GROUP BY key_hash ORDER BY MIN(scope), MIN(email), MIN(address), MIN(device)",
       [&](sql::PreparedStatement& statement) {
-        statement.setString(1, account);
-        statement.setString(2, account);
-        statement.setString(3, address);
+        statement.setInt64(1, now);
+        statement.setInt64(2, now);
         const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
         while (rows->next()) {
-          const domain::ThrottleState state{rows->getInt64(2), rows->getInt64(3)};
-          (rows->getInt(1) != 0 ? counters.account : counters.address) = state;
+          domain::ThrottleListing listing;
+          const std::string scope = rows->getString(1);
+          for (const auto candidate :
+               {domain::ThrottleScope::Pair, domain::ThrottleScope::Address,
+                domain::ThrottleScope::Account, domain::ThrottleScope::Device}) {
+            if (domain::scope_name(candidate) == scope) {
+              listing.key.scope = candidate;
+            }
+          }
+          listing.key.email = rows->getString(2);
+          listing.key.address = rows->getString(3);
+          listing.key.device = rows->getString(4);
+          listing.history.failures = rows->getInt64(5);
+          listing.history.last_failure = rows->getInt64(6);
+          listing.history.first_expiry = rows->getInt64(7);
+          listings.push_back(std::move(listing));
         }
       });
-  return counters;
+  return listings;
 }
 
-domain::ThrottleState MysqlLoginThrottleStore::record_failure(std::string_view key,
-                                                              std::int64_t now,
-                                                              std::int64_t forget_after_seconds) {
-  const std::string checked = checked_key(key);
-  domain::ThrottleState after;
-  // One statement, so the row lock InnoDB takes for it serialises concurrent workers and no
-  // increment is lost; RETURNING (MariaDB 10.5+) gives the row as this statement left it, so
-  // each caller learns how many failures were counted before its own. MariaDB applies the
-  // assignments left to right, each seeing the columns as already updated: failures must be
-  // computed while last_failure still holds the previous failure. GREATEST keeps last_failure
-  // from moving back when a worker with an older `now` commits second. LEAST keeps the INT
-  // column from overflowing into an error under an endless attack.
-  connection_.with_statement(
-      "INSERT INTO login_throttle (throttle_key, failures, last_failure) VALUES (?, 1, ?) "
-      "ON DUPLICATE KEY UPDATE "
-      "failures = IF(last_failure < ?, 1, LEAST(failures, 2147483646) + 1), "
-      "last_failure = GREATEST(last_failure, VALUES(last_failure)) "
-      "RETURNING failures, last_failure",
-      [&](sql::PreparedStatement& statement) {
-        statement.setString(1, checked);
-        statement.setInt64(2, now);
-        statement.setInt64(3, forget_before(now, forget_after_seconds));
-        const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
-        if (rows->next()) {
-          after.failures = rows->getInt64(1);
-          after.last_failure = rows->getInt64(2);
-        }
-      });
-  return after;
-}
-
-void MysqlLoginThrottleStore::reset(std::string_view key) {
-  const std::string checked = checked_key(key);
-  connection_.with_statement("DELETE FROM login_throttle WHERE throttle_key = ?",
+std::size_t MysqlLoginThrottleStore::clear(const domain::ThrottleFilter& filter) {
+  std::string where;
+  std::string value;
+  // Named by scope too: the address key's email and the account and device keys' address are
+  // empty, and must not be taken for "the keys of ''".
+  if (filter.email) {
+    where = " WHERE email = ? AND scope IN ('pair', 'account', 'device')";
+    value = *filter.email;
+  } else if (filter.address) {
+    where = " WHERE address = ? AND scope IN ('pair', 'address')";
+    value = filter.address->substr(0, 255);
+  }
+  std::size_t keys = 0;
+  connection_.with_statement("SELECT COUNT(DISTINCT key_hash) FROM login_failures" + where,
                              [&](sql::PreparedStatement& statement) {
-                               statement.setString(1, checked);
+                               if (!where.empty()) {
+                                 statement.setString(1, value);
+                               }
+                               const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+                               if (rows->next()) {
+                                 keys = static_cast<std::size_t>(rows->getInt64(1));
+                               }
+                             });
+  connection_.with_statement("DELETE FROM login_failures" + where,
+                             [&](sql::PreparedStatement& statement) {
+                               if (!where.empty()) {
+                                 statement.setString(1, value);
+                               }
                                statement.executeUpdate();
                              });
+  return keys;
+}
+
+std::size_t MysqlLoginThrottleStore::prune(std::int64_t now, std::size_t max_rows) {
+  std::size_t deleted = 0;
+  try {
+    deleted = delete_matching(connection_, "login_failures", "id", true, "expires_at <= ?", now,
+                              max_rows);
+    // max_rows bounds the whole call (what one login may spend on it): lock rows get the rest.
+    if (deleted < max_rows) {
+      deleted += delete_matching(connection_, "login_throttle_locks", "key_hash", false,
+                                 "used_at < ?", now - kLockRowIdleSeconds, max_rows - deleted);
+    }
+  } catch (const LockConflict&) {
+    // Housekeeping gives way to logins; the next prune deletes what is left.
+  }
+  return deleted;
 }
 
 }  // namespace authfcgi::storage

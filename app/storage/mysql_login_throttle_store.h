@@ -2,32 +2,38 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "domain/login_throttle_store.h"
 #include "storage/mysql_connection.h"
 
 namespace authfcgi::storage {
 
-// The login_throttle table. Keys are stored byte for byte (utf8mb4_bin) and must be valid UTF-8
-// of at most kMaxKeyBytes bytes; every method throws std::invalid_argument for a longer key,
-// because truncating could make two keys share one counter. Callers build short keys
-// ("account:" + a 64-character email, "address:" + an IP address).
+// The login_failures table (sql/004_login_failures.sql): one row per key and counted failure
+// or attempt in flight. admit() runs in one short transaction that first locks the keys' rows
+// of login_throttle_locks, sorted, so concurrent admissions on a key run one after the other,
+// on every worker and host that shares the database. Everything compares bytes.
 class MysqlLoginThrottleStore final : public domain::LoginThrottleStore {
  public:
-  // The width of login_throttle.throttle_key (VARCHAR(191): characters, and at least one byte
-  // each, so any key of this many bytes fits).
-  static constexpr std::size_t kMaxKeyBytes = 191;
-
   explicit MysqlLoginThrottleStore(MysqlConnection& connection) : connection_(connection) {}
 
-  [[nodiscard]] domain::ThrottleCounters get(std::string_view account_key,
-                                             std::string_view address_key) override;
-  domain::ThrottleState record_failure(std::string_view key, std::int64_t now,
-                                       std::int64_t forget_after_seconds) override;
-  void reset(std::string_view key) override;
+  [[nodiscard]] std::vector<domain::KeyHistory> read(std::span<const domain::ThrottleKey> keys,
+                                                     std::int64_t now) override;
+  domain::AdmitOutcome admit(std::span<const domain::ThrottleKey> keys, std::string_view attempt,
+                             std::int64_t now, std::int64_t lease_until,
+                             const Decide& decide) override;
+  void record_failure(std::string_view attempt, std::int64_t now,
+                      std::span<const domain::FailureExpiry> expiries) override;
+  void forget(std::string_view attempt, std::span<const domain::ThrottleKey> reset) override;
+  [[nodiscard]] std::vector<domain::ThrottleListing> list(std::int64_t now) override;
+  std::size_t clear(const domain::ThrottleFilter& filter) override;
+  std::size_t prune(std::int64_t now, std::size_t max_rows) override;
 
  private:
+  std::vector<domain::KeyHistory> histories(const std::vector<std::string>& texts,
+                                            std::int64_t now);
   MysqlConnection& connection_;
 };
 

@@ -3,12 +3,14 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "domain/auth_core.h"
 #include "domain/errors.h"
 #include "web/cookie.h"
 #include "web/cookie_names.h"
 #include "web/csrf.h"
+#include "web/device_cookie_codec.h"
 #include "web/handlers/handlers.h"
 #include "web/page_context.h"
 #include "web/router.h"
@@ -86,10 +88,11 @@ struct App::Impl {
       : deps_(deps),
         codec_(deps.keys, deps.session_settings.max_age_seconds),
         csrf_(deps.keys, deps.session_settings.csrf_time_limit_seconds),
-        core_(domain::AuthCoreDependencies{deps.users, deps.sessions, deps.remember_tokens,
-                                           deps.throttle, deps.hasher, deps.token_crypto,
-                                           deps.events, deps.clock, deps.session_settings,
-                                           deps.throttle_settings, std::string(deps.dummy_hash)}),
+        devices_(deps.keys),
+        core_(domain::AuthCoreDependencies{
+            deps.users, deps.sessions, deps.remember_tokens, deps.throttle, deps.hasher,
+            deps.token_crypto, deps.random, deps.events, deps.clock, deps.session_settings,
+            deps.throttle_settings, std::string(deps.dummy_hash)}),
         services_{core_, csrf_, deps.renderer} {}
 
   Response handle(const Request& request);
@@ -103,6 +106,7 @@ struct App::Impl {
   AppDependencies deps_;
   SessionCodec codec_;
   Csrf csrf_;
+  DeviceCookieCodec devices_;
   domain::AuthCore core_;
   handlers::AuthHandlerServices services_;
 };
@@ -159,6 +163,15 @@ void App::Impl::send_cookies(domain::Visit& visit, bool secure, Response& respon
     cookie.secure = secure;
     response.add_header("Set-Cookie", serialize_set_cookie(cookie));
   }
+  if (visit.device_update) {
+    SetCookie cookie;
+    cookie.name = kDeviceCookie;
+    cookie.value = devices_.encode(*visit.device_update);
+    cookie.max_age = deps_.throttle_settings.device_max_age_seconds;
+    cookie.secure = secure;
+    cookie.path = kDeviceCookiePath;
+    response.add_header("Set-Cookie", serialize_set_cookie(cookie));
+  }
 }
 
 Response App::Impl::error_page(PageContext* context, int status) {
@@ -176,8 +189,10 @@ Response App::Impl::error_page(PageContext* context, int status) {
 
 Response App::Impl::handle(const Request& request) {
   const std::int64_t now = deps_.clock.now();
-  domain::Visit visit(load_session(request, now), cookie_value(request, kRememberCookie),
-                      request.remote_addr, now);
+  const auto device_cookie = cookie_value(request, kDeviceCookie);
+  domain::Visit visit(
+      load_session(request, now), cookie_value(request, kRememberCookie), request.remote_addr, now,
+      device_cookie ? devices_.decode(*device_cookie) : std::vector<domain::DeviceMarker>{});
   PageContext context{request, visit};
   const bool secure_cookies = request.is_https || deps_.session_settings.force_secure_cookies;
 

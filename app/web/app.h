@@ -9,6 +9,7 @@
 #include "domain/clock.h"
 #include "domain/login_throttle_store.h"
 #include "domain/password_hasher.h"
+#include "domain/random_source.h"
 #include "domain/remember_token_store.h"
 #include "domain/session_store.h"
 #include "domain/token_crypto.h"
@@ -28,6 +29,7 @@ struct AppDependencies {
   domain::PasswordHasher& hasher;
   const domain::Clock& clock;
   const domain::TokenCrypto& token_crypto;
+  const domain::RandomSource& random;
   domain::AuthEventSink& events;
   const crypto::KeyRing& keys;  // the session cookie's and CSRF tokens' MACs
   view::Renderer& renderer;

@@ -61,13 +61,7 @@ CsrfCheck Csrf::check(std::string_view csrf_secret, std::string_view token,
     return CsrfCheck::Invalid;
   }
   const std::string message = mac_message(csrf_secret, issued_at_text);
-  bool verified = false;
-  for (const crypto::Key* key : keys_.verification_keys(crypto::KeyPurpose::Csrf)) {
-    if (crypto::hmac_verify(*key, message, *mac)) {
-      verified = true;
-      break;
-    }
-  }
+  const bool verified = crypto::hmac_verify_any(keys_, crypto::KeyPurpose::Csrf, message, *mac);
   if (!verified || issued_at > now + kClockSkewSeconds) {
     return CsrfCheck::Invalid;
   }

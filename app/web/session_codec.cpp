@@ -180,14 +180,7 @@ std::optional<domain::SessionState> SessionCodec::decode(std::string_view cookie
     if (!mac || mac->size() != sizeof(crypto::Mac)) {
       return std::nullopt;
     }
-    bool verified = false;
-    for (const crypto::Key* key : keys_.verification_keys(crypto::KeyPurpose::Session)) {
-      if (crypto::hmac_verify(*key, signed_part, *mac)) {
-        verified = true;
-        break;
-      }
-    }
-    if (!verified) {
+    if (!crypto::hmac_verify_any(keys_, crypto::KeyPurpose::Session, signed_part, *mac)) {
       return std::nullopt;
     }
     const auto payload = crypto::base64url_decode(signed_part.substr(kPrefix.size()));

@@ -405,9 +405,9 @@ def render_report(bench: Bench) -> str:
         f"authfcgi: {m.processes} spawn-fcgi processes × {m.threads} threads, at most "
         f"{m.pwhash_max_concurrent} hash(es) at once per process; the ceiling the same. wrk -t1",
         f"-c{m.connections}. Load average before/after: {m.load_before} / {m.load_after}.",
-        "**Throttling raised for the bench:** `throttle_account_max_failures` and",
-        "`throttle_address_max_failures` = 1000000 (the configuration's maximum), else S5 would",
-        "be answered 429 after 20 failures.",
+        "**Throttling raised for the bench:** `throttle_pair_max_failures`,",
+        "`throttle_stuffing_max_failures` and `throttle_distributed_max_failures` = 1000000 (the",
+        "configuration's maximum), else S5 would be answered 429 after 5 failures.",
         "",
         "| scenario | req/s (median) | per round | p50 ms | p99 ms | errors | × ceiling S1 "
         "| target | result |",

@@ -184,9 +184,9 @@ EXPECTED_FULL_REPORT = """\
 Run 2026-11-24 17:51:13 UTC on 2 cores (AMD EPYC), build RelWithDebInfo; full: 3 interleaved rounds of 5 s (10 s for S4, S5) after a 1 s warm-up per scenario.
 authfcgi: 2 spawn-fcgi processes × 4 threads, at most 1 hash(es) at once per process; the ceiling the same. wrk -t1
 -c16. Load average before/after: 1.88 1.92 1.51 / 3.27 2.58 1.83.
-**Throttling raised for the bench:** `throttle_account_max_failures` and
-`throttle_address_max_failures` = 1000000 (the configuration's maximum), else S5 would
-be answered 429 after 20 failures.
+**Throttling raised for the bench:** `throttle_pair_max_failures`,
+`throttle_stuffing_max_failures` and `throttle_distributed_max_failures` = 1000000 (the
+configuration's maximum), else S5 would be answered 429 after 5 failures.
 
 | scenario | req/s (median) | per round | p50 ms | p99 ms | errors | × ceiling S1 | target | result |
 | --- | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |

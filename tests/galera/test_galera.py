@@ -32,7 +32,7 @@ def schema_on(node, db: str) -> tuple[int, int, list[int], int]:
     the lock rows left."""
     row = node.sql(f"""SELECT
         (SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{db}'
-          AND table_name IN ('users', 'sessions', 'remember_tokens', 'login_throttle',
+          AND table_name IN ('users', 'sessions', 'remember_tokens', 'login_failures',
                              'schema_version', 'schema_migration_lock')),
         (SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = '{db}'
           AND table_name = 'remember_tokens' AND column_name = 'used_at'),

@@ -8,7 +8,7 @@
     user         a fresh account on `site` (unique email and username) for one test
     browser      a fresh Browser on `site`
 
-The shared sites raise both throttle limits: every request comes from 127.0.0.1 and many tests
+The shared sites raise the throttle limits: every request comes from 127.0.0.1 and many tests
 fail logins on purpose. Tests of throttling start a site of their own with make_site.
 """
 
@@ -61,10 +61,11 @@ class SiteFactory:
     build: Path
 
     def __call__(self, server: str = "nginx", processes: int = 2, config: tuple[str, ...] = (),
-                 mariadb: MariaDB | None = None) -> Site:
+                 mariadb: MariaDB | None = None, web_config: str = "") -> Site:
         name = f"site{next_number()}"
         site = Site(mariadb or self.mariadb, server, self.workdir / name, self.build,
-                    db_name=f"authfcgi_{name}", processes=processes, config_lines=config)
+                    db_name=f"authfcgi_{name}", processes=processes, config_lines=config,
+                    web_config=web_config)
         try:
             return site.start()
         except StackError:

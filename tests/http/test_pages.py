@@ -129,13 +129,18 @@ def test_login_starts_a_new_session_with_safe_cookie_attributes(site, browser, u
     answer = browser.submit(browser.form(), email=user.email, password=user.password)
     assert answer.status_code == 302
     assert answer.headers["Location"] in ("/", site.base + "/")
-    cookie = answer.headers.get("Set-Cookie", "")
+    set_cookies = answer.raw.headers.getlist("Set-Cookie")
+    cookie = next((c for c in set_cookies if c.startswith("session=")), "")
     attributes = [a.strip().lower() for a in cookie.split(";")]
     assert cookie.startswith("session=")
     assert "httponly" in attributes and "samesite=lax" in attributes and "path=/" in attributes
     assert not any(a.startswith(("expires=", "max-age=")) for a in attributes)
     assert "secure" not in attributes, "no Secure over plain HTTP"
-    assert "remember_token=" not in cookie
+    assert not any(c.startswith("remember_token=") for c in set_cookies)
+    # The device cookie marks a known browser for the login form only; it logs no one in.
+    device = next((c for c in set_cookies if c.startswith("device=")), "")
+    device_attributes = [a.strip().lower() for a in device.split(";")]
+    assert "path=/auth/" in device_attributes and "httponly" in device_attributes
     assert before and browser.cookie("session") != before, "no fixation: a new cookie"
     home = browser.get("/")
     assert is_logged_in_as(home, user.username)

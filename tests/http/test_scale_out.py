@@ -18,7 +18,7 @@ from browser import Browser, is_anonymous, is_logged_in_as
 from stack import Site, WebServer, Workers, crash_lines, free_port
 
 THROTTLE = 3  # the pair limit: the shared count shows after a few failures
-CONFIG = (f"throttle_account_max_failures = {THROTTLE}", "throttle_address_max_failures = 1000")
+CONFIG = (f"throttle_pair_max_failures = {THROTTLE}", "throttle_stuffing_max_failures = 1000")
 
 
 @dataclass
@@ -39,7 +39,7 @@ def pools(make_site) -> Pools:  # noqa: ANN001
     config_b = site.write_config(site.directory / "authfcgi-b.conf", *CONFIG)
     text_b = config_b.read_text()
     assert f"secret_key = {site.secret}\n" in text_b
-    assert f"throttle_account_max_failures = {THROTTLE}\n" in text_b
+    assert f"throttle_pair_max_failures = {THROTTLE}\n" in text_b
     pool_b, web_b = site.add_pool(config=config_b, name="b")
     shared = site.add(WebServer("nginx", site.directory / "web-shared", free_port(),
                                 site.workers.socket, extra_sockets=(pool_b.socket,)))

@@ -51,16 +51,6 @@ class MockRememberTokenStore : public domain::RememberTokenStore {
   MOCK_METHOD(void, trim_for_user, (domain::UserId, std::size_t, std::int64_t), (override));
 };
 
-class MockLoginThrottleStore : public domain::LoginThrottleStore {
- public:
-  MockLoginThrottleStore();
-  ~MockLoginThrottleStore() override;
-  MOCK_METHOD(domain::ThrottleCounters, get, (std::string_view, std::string_view), (override));
-  MOCK_METHOD(domain::ThrottleState, record_failure, (std::string_view, std::int64_t, std::int64_t),
-              (override));
-  MOCK_METHOD(void, reset, (std::string_view), (override));
-};
-
 class MockPasswordHasher : public domain::PasswordHasher {
  public:
   MockPasswordHasher();

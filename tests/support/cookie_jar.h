@@ -35,6 +35,7 @@ class CookieJar {
     return found == cookies_.end() ? std::string() : found->second;
   }
   void erase(const std::string& name) { cookies_.erase(name); }
+  void set(const std::string& name, std::string value) { cookies_[name] = std::move(value); }
 
  private:
   std::map<std::string, std::string> cookies_;

@@ -5,6 +5,7 @@
 #include "domain/email.h"
 #include "domain/login_form.h"
 #include "domain/next_url.h"
+#include "domain/throttle_policy.h"
 #include "util/percent_encoding.h"
 #include "web/handlers/handlers.h"
 
@@ -41,14 +42,13 @@ Response render_form(PageContext& context, AuthHandlerServices& services, const 
 Response render_throttled(PageContext& context, AuthHandlerServices& services,
                           const std::string& next, const domain::LoginForm& form,
                           std::int64_t retry_after_seconds) {
-  const std::int64_t minutes = std::max<std::int64_t>(1, (retry_after_seconds + 59) / 60);
-  Response response =
-      render_form(context, services, next, form, {},
-                  "Too many failed login attempts. Please try again in " + std::to_string(minutes) +
-                      (minutes == 1 ? " minute." : " minutes."));
+  const std::int64_t wait = std::max<std::int64_t>(1, retry_after_seconds);
+  std::string notice = "Too many failed login attempts. Please try again in ";
+  notice += domain::wait_text(wait);
+  notice += ".";
+  Response response = render_form(context, services, next, form, {}, std::move(notice));
   response.status = 429;
-  response.add_header("Retry-After",
-                      std::to_string(std::max<std::int64_t>(1, retry_after_seconds)));
+  response.add_header("Retry-After", std::to_string(wait));
   return response;
 }
 

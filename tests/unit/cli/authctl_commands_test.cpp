@@ -8,6 +8,9 @@
 #include <vector>
 
 #include "domain/errors.h"
+#include "fakes/fake_clock.h"
+#include "fakes/fake_login_throttle_store.h"
+#include "fakes/fake_random_source.h"
 #include "mocks/mocks.h"
 
 namespace authfcgi::cli {
@@ -44,6 +47,10 @@ class AuthctlTest : public ::testing::Test {
   StrictMock<MockRememberTokenStore> tokens_;
   StrictMock<MockPasswordHasher> hasher_;
   domain::Accounts accounts_{users_, sessions_, tokens_, hasher_};
+  testing::FakeLoginThrottleStore throttle_store_;
+  testing::FakeRandomSource random_;
+  testing::FakeClock clock_;
+  domain::LoginThrottle throttle_{throttle_store_, random_, clock_, domain::ThrottleSettings{}};
   AuthctlContext context_{out_,
                           err_,
                           [this](ConfirmPassword confirm) {
@@ -56,7 +63,17 @@ class AuthctlTest : public ::testing::Test {
                           [this] {
                             ++migrate_calls_;
                             return applied_migrations_;
-                          }};
+                          },
+                          throttle_};
+
+  // `count` failed logins of the email from the address, just now.
+  void fail_logins(const std::string& email, const std::string& address, int count) {
+    for (int i = 0; i < count; ++i) {
+      domain::Admission admission = throttle_.admit({email, address, std::nullopt});
+      ASSERT_TRUE(admission.attempt);
+      admission.attempt->failed();
+    }
+  }
 };
 
 TEST_F(AuthctlTest, AddHashesThePasswordAndStoresTheLowerCasedEmail) {
@@ -221,6 +238,15 @@ TEST_F(AuthctlTest, UsageErrorsAre1AndTouchNothing) {
       {"user", "passwd", "--email", "a@example.com", "--email", "b@example.com"},
       {"user", "list", "extra"},
       {"db", "migrate", "--force", "x"},
+      {"db", "prune", "now"},
+      {"throttle"},
+      {"throttle", "list", "--all"},
+      {"throttle", "clear"},
+      {"throttle", "clear", "--email"},
+      {"throttle", "clear", "--email="},
+      {"throttle", "clear", "--email", "a@example.com", "--address", "10.0.0.1"},
+      {"throttle", "clear", "--all", "--email", "a@example.com"},
+      {"throttle", "clear", "--everything"},
   };
   for (const auto& args : bad) {
     err_.str("");
@@ -228,6 +254,57 @@ TEST_F(AuthctlTest, UsageErrorsAre1AndTouchNothing) {
     EXPECT_THAT(err_.str(), HasSubstr("usage: authctl")) << ::testing::PrintToString(args);
   }
   EXPECT_EQ(migrate_calls_, 0);
+}
+
+TEST_F(AuthctlTest, ThrottleListShowsEachKeyItsFailuresAndTheWait) {
+  fail_logins("ann@example.com", "203.0.113.9", 5);
+  EXPECT_EQ(run({"throttle", "list"}), kExitOk);
+  const std::string listed = out_.str();
+  EXPECT_THAT(listed, HasSubstr("KEY"));
+  EXPECT_THAT(listed, HasSubstr("pair ann@example.com 203.0.113.9"));
+  EXPECT_THAT(listed, HasSubstr("address 203.0.113.9"));
+  EXPECT_THAT(listed, HasSubstr("account ann@example.com"));
+  EXPECT_THAT(listed, HasSubstr("60s (1 minute)"));
+}
+
+TEST_F(AuthctlTest, ThrottleListPrintsStoredBytesEscaped) {
+  fail_logins("ann@example.com", "10.0.0.1\x1b[2J\xe2\x80\xae", 1);
+  EXPECT_EQ(run({"throttle", "list"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("10.0.0.1\\x1b[2J\\xe2\\x80\\xae"));
+  EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr("\x1b")));
+}
+
+TEST_F(AuthctlTest, ThrottleClearByEmailFreesThatAccountOnly) {
+  fail_logins("ann@example.com", "203.0.113.9", 5);
+  fail_logins("bob@example.com", "203.0.113.9", 5);
+  EXPECT_EQ(run({"throttle", "clear", "--email", "Ann@Example.com"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("cleared 2 throttle keys for ann@example.com"));
+  EXPECT_TRUE(throttle_.admit({"ann@example.com", "203.0.113.9", std::nullopt}).attempt);
+  EXPECT_FALSE(throttle_.admit({"bob@example.com", "203.0.113.9", std::nullopt}).attempt);
+}
+
+TEST_F(AuthctlTest, ThrottleClearByAddressAndAll) {
+  fail_logins("ann@example.com", "203.0.113.9", 2);
+  EXPECT_EQ(run({"throttle", "clear", "--address=203.0.113.9"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("cleared 2 throttle keys for 203.0.113.9"));
+  EXPECT_EQ(run({"throttle", "clear", "--all"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("cleared 1 throttle key\n"));
+  EXPECT_TRUE(throttle_store_.rows.empty());
+}
+
+TEST_F(AuthctlTest, ThrottleWithTheDatabaseDownIs4) {
+  throttle_store_.unavailable = true;
+  EXPECT_EQ(run({"throttle", "list"}), kExitDatabase);
+  EXPECT_EQ(run({"throttle", "clear", "--all"}), kExitDatabase);
+  EXPECT_EQ(run({"db", "prune"}), kExitDatabase);
+}
+
+TEST_F(AuthctlTest, DbPruneDeletesWhatNoLongerCounts) {
+  fail_logins("ann@example.com", "203.0.113.9", 1);
+  clock_.advance(3600);
+  EXPECT_EQ(run({"db", "prune"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("deleted 2 throttle rows"));
+  EXPECT_EQ(throttle_store_.rows.size(), 1U) << "the address's day is not over";
 }
 
 TEST_F(AuthctlTest, HelpDocumentsTheExitCodes) {

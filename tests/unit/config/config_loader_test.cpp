@@ -198,7 +198,55 @@ TEST(ConfigLoader, ExampleFileLoadsAndDocumentsEveryKey) {
   EXPECT_THAT(result.errors, IsEmpty());
 }
 
+TEST(ConfigLoader, ThrottleDefaultsAreTheSpecs) {
+  auto result = load_config(kSecretLine, {});
+  ASSERT_TRUE(result.config);
+  const auto& throttle = result.config->throttle;
+  EXPECT_EQ(throttle.pair.max_failures, 5);
+  EXPECT_EQ(throttle.pair.base_delay_seconds, 60);
+  EXPECT_EQ(throttle.pair.max_delay_seconds, 900);
+  EXPECT_EQ(throttle.stuffing.max_failures, 100);
+  EXPECT_EQ(throttle.stuffing.window_seconds, 86400);
+  EXPECT_EQ(throttle.distributed.max_failures, 50);
+  EXPECT_EQ(throttle.distributed.window_seconds, 3600);
+  EXPECT_EQ(throttle.device_max_failures, 5);
+  EXPECT_EQ(throttle.device_max_age_seconds, 365 * 86400);
+  EXPECT_THAT(result.warnings, IsEmpty());
+}
+
 TEST(ConfigLoader, ThrottleKeysSetTheirOwnLimits) {
+  auto result = load_config(kSecretLine +
+                                "throttle_pair_max_failures = 3\n"
+                                "throttle_pair_base_delay = 7\n"
+                                "throttle_pair_max_delay = 70\n"
+                                "throttle_pair_window = 700\n"
+                                "throttle_stuffing_max_failures = 9\n"
+                                "throttle_stuffing_window = 900\n"
+                                "throttle_distributed_max_failures = 11\n"
+                                "throttle_distributed_window = 1100\n"
+                                "throttle_device_max_failures = 2\n"
+                                "device_max_age = 86400\n"
+                                "throttle_burst_wait = 0\n",
+                            {});
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(result.errors);
+  const auto& throttle = result.config->throttle;
+  EXPECT_EQ(throttle.pair.max_failures, 3);
+  EXPECT_EQ(throttle.pair.base_delay_seconds, 7);
+  EXPECT_EQ(throttle.pair.max_delay_seconds, 70);
+  EXPECT_EQ(throttle.pair.window_seconds, 700);
+  EXPECT_EQ(throttle.stuffing.max_failures, 9);
+  EXPECT_EQ(throttle.stuffing.window_seconds, 900);
+  EXPECT_EQ(throttle.distributed.max_failures, 11);
+  EXPECT_EQ(throttle.distributed.window_seconds, 1100);
+  EXPECT_EQ(throttle.device_max_failures, 2);
+  EXPECT_EQ(throttle.device_max_age_seconds, 86400);
+  EXPECT_EQ(throttle.burst_wait_seconds, 0);
+  EXPECT_THAT(result.warnings, IsEmpty());
+  EXPECT_FALSE(load_config(kSecretLine + "throttle_pair_base_delay = 0\n", {}).config);
+  EXPECT_FALSE(load_config(kSecretLine + "throttle_burst_wait = 61\n", {}).config);
+}
+
+TEST(ConfigLoader, OldThrottleKeysStillWorkWithOneWarningLine) {
   auto result = load_config(kSecretLine +
                                 "throttle_account_max_failures = 3\n"
                                 "throttle_address_max_failures = 9\n"
@@ -208,14 +256,25 @@ TEST(ConfigLoader, ThrottleKeysSetTheirOwnLimits) {
                             {});
   ASSERT_TRUE(result.config) << ::testing::PrintToString(result.errors);
   const auto& throttle = result.config->throttle;
-  EXPECT_EQ(throttle.account.max_failures, 3);
-  EXPECT_EQ(throttle.address.max_failures, 9);
-  for (const auto* limits : {&throttle.account, &throttle.address}) {
-    EXPECT_EQ(limits->base_delay_seconds, 7);
-    EXPECT_EQ(limits->max_delay_seconds, 70);
-    EXPECT_EQ(limits->forget_after_seconds, 700);
-  }
-  EXPECT_FALSE(load_config(kSecretLine + "throttle_base_delay = 0\n", {}).config);
+  EXPECT_EQ(throttle.pair.max_failures, 3);
+  EXPECT_EQ(throttle.stuffing.max_failures, 9);
+  EXPECT_EQ(throttle.pair.base_delay_seconds, 7);
+  EXPECT_EQ(throttle.pair.max_delay_seconds, 70);
+  EXPECT_EQ(throttle.pair.window_seconds, 700);
+  ASSERT_EQ(result.warnings.size(), 1U);
+  EXPECT_THAT(result.warnings[0],
+              HasSubstr("throttle_account_max_failures (now throttle_pair_max_failures)"));
+  EXPECT_THAT(result.warnings[0],
+              HasSubstr("throttle_address_max_failures (now throttle_stuffing_max_failures)"));
+}
+
+TEST(ConfigLoader, AnOldAndANewNameForOneSettingIsAnError) {
+  auto result = load_config(kSecretLine +
+                                "throttle_account_max_failures = 3\n"
+                                "throttle_pair_max_failures = 4\n",
+                            {});
+  EXPECT_FALSE(result.config);
+  EXPECT_THAT(::testing::PrintToString(result.errors), HasSubstr("set twice"));
 }
 
 }  // namespace

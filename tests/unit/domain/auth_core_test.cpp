@@ -11,6 +11,7 @@
 #include "crypto/sodium_token_crypto.h"
 #include "domain/errors.h"
 #include "fakes/fake_clock.h"
+#include "fakes/fake_login_throttle_store.h"
 #include "fakes/fake_stores.h"
 #include "mocks/mocks.h"
 
@@ -62,7 +63,7 @@ class AuthCoreTest : public ::testing::Test {
   static std::string selector(const std::string& cookie) { return cookie.substr(0, 22); }
 
   NiceMock<testing::MockUserRepository> users_;
-  NiceMock<testing::MockLoginThrottleStore> throttle_;
+  testing::FakeLoginThrottleStore throttle_;
   NiceMock<testing::MockPasswordHasher> hasher_;
   NiceMock<testing::MockAuthEventSink> events_;
   testing::FakeSessionStore sessions_;
@@ -72,8 +73,8 @@ class AuthCoreTest : public ::testing::Test {
   crypto::KeyRing keys_{kSecret, {}};
   crypto::SodiumTokenCrypto token_crypto_{keys_, random_};
   AuthCore core_{AuthCoreDependencies{users_, sessions_, tokens_, throttle_, hasher_, token_crypto_,
-                                      events_, clock_, SessionSettings{}, ThrottleSettings{},
-                                      "dummy-hash"}};
+                                      random_, events_, clock_, SessionSettings{},
+                                      ThrottleSettings{}, "dummy-hash"}};
 };
 
 TEST_F(AuthCoreTest, IssuedTokenStoresOnlyAKeyedHashOfItsValidator) {
@@ -280,6 +281,85 @@ TEST_F(AuthCoreTest, ASessionWhoseRowIsGoneBecomesAnonymous) {
   EXPECT_FALSE(after.user);
   EXPECT_FALSE(after.session.user_id);
   EXPECT_EQ(after.session_cookie(), CookieIntent::Set);
+}
+
+}  // namespace
+}  // namespace authfcgi::domain
+
+namespace authfcgi::domain {
+namespace {
+
+class DeviceMarkerTest : public AuthCoreTest {
+ protected:
+  // A login of Ann from a browser that sent `markers`; the markers it is sent back.
+  std::vector<DeviceMarker> log_in_with(std::vector<DeviceMarker> markers,
+                                        const std::string& password = "corn") {
+    Visit login(SessionState{}, std::nullopt, "127.0.0.1", clock_.now(), std::move(markers));
+    last_result_ = core_.log_in(login, "ann@example.com", password, RememberChoice::No).result;
+    return login.device_update.value_or(std::vector<DeviceMarker>{});
+  }
+  DeviceMarker marker_of(const std::string& email, const std::string& id,
+                         std::int64_t issued_at) const {
+    return {token_crypto_.device_account_tag(email), id, issued_at};
+  }
+  LoginResult last_result_ = LoginResult::InvalidCredentials;
+};
+
+TEST_F(DeviceMarkerTest, ALoginIssuesAMarkerThatNamesTheAccountByAKeyedHash) {
+  const auto markers = log_in_with({});
+  ASSERT_EQ(markers.size(), 1U);
+  EXPECT_TRUE(token_crypto_.device_account_tag_matches("ann@example.com", markers[0].account_tag));
+  EXPECT_FALSE(token_crypto_.device_account_tag_matches("bob@example.com", markers[0].account_tag));
+  EXPECT_EQ(markers[0].account_tag.find("ann"), std::string::npos);
+  EXPECT_EQ(markers[0].issued_at, clock_.now());
+  EXPECT_EQ(markers[0].id.size(), 22U);
+}
+
+TEST_F(DeviceMarkerTest, AFailedLoginSendsNoMarker) {
+  EXPECT_TRUE(log_in_with({}, "wrong").empty());
+  EXPECT_EQ(last_result_, LoginResult::InvalidCredentials);
+}
+
+TEST_F(DeviceMarkerTest, ATrustedMarkerIsKeptAndOtherAccountsMarkersStay) {
+  const DeviceMarker own = marker_of("ann@example.com", "ann-laptop", clock_.now() - 100);
+  const DeviceMarker bobs = marker_of("bob@example.com", "bob-laptop", clock_.now() - 50);
+  const auto markers = log_in_with({bobs, own});
+  ASSERT_EQ(markers.size(), 2U);
+  EXPECT_EQ(markers[0].id, own.id) << "the account's marker first, the same one";
+  EXPECT_EQ(markers[0].issued_at, clock_.now()) << "renewed: a year from this login";
+  EXPECT_EQ(markers[1], bobs);
+}
+
+TEST_F(DeviceMarkerTest, AtMostFiveAccountsTheOldestGoes) {
+  std::vector<DeviceMarker> sent;
+  for (int i = 0; i < 5; ++i) {
+    sent.push_back(marker_of("user" + std::to_string(i) + "@example.com", "m" + std::to_string(i),
+                             clock_.now() - 10 * i));
+  }
+  const auto markers = log_in_with(sent);
+  ASSERT_EQ(markers.size(), 5U);
+  EXPECT_TRUE(token_crypto_.device_account_tag_matches("ann@example.com", markers[0].account_tag));
+  EXPECT_EQ(markers[4].id, "m3") << "the fifth sent (last in the cookie) is pushed out";
+}
+
+TEST_F(DeviceMarkerTest, AnExpiredMarkerIsNeitherTrustedNorKept) {
+  const DeviceMarker old = marker_of("ann@example.com", "ann-old", clock_.now() - kYear);
+  const auto markers = log_in_with({old});
+  ASSERT_EQ(markers.size(), 1U);
+  EXPECT_NE(markers[0].id, "ann-old");
+}
+
+TEST_F(DeviceMarkerTest, AKilledMarkerIsReplacedByANewOne) {
+  const DeviceMarker own = marker_of("ann@example.com", "ann-laptop", clock_.now() - 100);
+  for (int i = 0; i < 5; ++i) {
+    log_in_with({own}, "wrong");
+  }
+  const auto markers = log_in_with({own});
+  EXPECT_EQ(last_result_, LoginResult::Success);
+  ASSERT_EQ(markers.size(), 1U);
+  EXPECT_NE(markers[0].id, "ann-laptop");
+  EXPECT_EQ(throttle_.failures_of({ThrottleScope::Device, "ann@example.com", {}, "ann-laptop"}), 5U)
+      << "the dead marker stays dead: a copy of the old cookie gets nothing";
 }
 
 }  // namespace

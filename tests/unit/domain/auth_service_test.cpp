@@ -5,7 +5,12 @@
 
 #include <stdexcept>
 
+#include "crypto/key_ring.h"
+#include "crypto/sodium_random_source.h"
+#include "crypto/sodium_token_crypto.h"
+#include "domain/errors.h"
 #include "fakes/fake_clock.h"
+#include "fakes/fake_login_throttle_store.h"
 #include "mocks/mocks.h"
 
 namespace authfcgi::domain {
@@ -16,44 +21,55 @@ using ::testing::Field;
 using ::testing::Return;
 using ::testing::StrictMock;
 
+constexpr std::string_view kSecret = "test-secret-of-at-least-32-bytes-0123456789";
+
+ThrottleKey pair_key(const std::string& email, const std::string& address) {
+  return {ThrottleScope::Pair, email, address, {}};
+}
+ThrottleKey address_key(const std::string& address) {
+  return {ThrottleScope::Address, {}, address, {}};
+}
+ThrottleKey account_key(const std::string& email) {
+  return {ThrottleScope::Account, email, {}, {}};
+}
+
+// The password check and what it counts, against the in-memory throttle table. Strict mocks
+// for the users table and the hasher: a throttled attempt must not touch either.
 class AuthServiceTest : public ::testing::Test {
  protected:
   AuthServiceTest() {
-    service_ = std::make_unique<AuthService>(
-        users_, hasher_,
-        LoginThrottling{throttle_, ThrottleLimits{}, ThrottleLimits{20, 60, 900, 3600}}, events_,
-        clock_, "dummy-hash");
+    service_ =
+        std::make_unique<AuthService>(users_, hasher_, throttle_, events_, clock_, "dummy-hash");
   }
 
-  // A clean account and address; the attempt is counted against the account before the
-  // password is checked, and nobody else's was counted in between.
-  void expect_clean_attempt(const std::string& email, const std::string& address) {
-    EXPECT_CALL(throttle_, get("account:" + email, "address:" + address))
-        .WillOnce(Return(ThrottleCounters{}));
-    EXPECT_CALL(throttle_, record_failure("account:" + email, clock_.now(), 3600))
-        .WillOnce(Return(ThrottleState{1, clock_.now()}));
+  AttemptSource from(const std::string& email, const std::string& address) {
+    return {email, address, std::nullopt};
   }
   // Paul logs in with the right password, and his stored hash is due for an upgrade to
   // "stronger-hash"; the test says what the compare-and-swap finds.
   void expect_right_password_with_outdated_hash() {
-    expect_clean_attempt("paul@example.com", "");
-    EXPECT_CALL(throttle_, reset("account:paul@example.com"));
     EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
     EXPECT_CALL(hasher_, verify("real-hash", "corn")).WillOnce(Return(true));
     EXPECT_CALL(hasher_, needs_rehash("real-hash")).WillOnce(Return(true));
     EXPECT_CALL(hasher_, hash("corn")).WillOnce(Return("stronger-hash"));
     EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginOk)));
   }
-  void expect_address_failure_counted(const std::string& address) {
-    EXPECT_CALL(throttle_, record_failure("address:" + address, clock_.now(), 3600))
-        .WillOnce(Return(ThrottleState{1, clock_.now()}));
+  void add_failures(const ThrottleKey& key, int count, std::int64_t ago = 0) {
+    for (int i = 0; i < count; ++i) {
+      store_.rows.push_back(
+          {key, "earlier", false, clock_.now() - ago, clock_.now() - ago + 24 * 3600});
+    }
   }
 
   StrictMock<testing::MockUserRepository> users_;
   StrictMock<testing::MockPasswordHasher> hasher_;
   StrictMock<testing::MockAuthEventSink> events_;
-  StrictMock<testing::MockLoginThrottleStore> throttle_;
+  testing::FakeLoginThrottleStore store_;
   testing::FakeClock clock_;
+  crypto::SodiumRandomSource random_;
+  crypto::KeyRing keys_{kSecret, {}};
+  crypto::SodiumTokenCrypto token_crypto_{keys_, random_};
+  LoginThrottle throttle_{store_, random_, clock_, ThrottleSettings{}};
   std::unique_ptr<AuthService> service_;
   User paul_{7, "paul@example.com", "john", "real-hash"};
 };
@@ -69,63 +85,75 @@ TEST(DummyHash, AServiceWithoutOneIsRefused) {
   StrictMock<testing::MockUserRepository> users;
   StrictMock<testing::MockPasswordHasher> hasher;
   StrictMock<testing::MockAuthEventSink> events;
-  StrictMock<testing::MockLoginThrottleStore> throttle;
+  testing::FakeLoginThrottleStore store;
   const testing::FakeClock clock;
-  EXPECT_THROW(
-      AuthService(users, hasher, LoginThrottling{throttle, ThrottleLimits{}, ThrottleLimits{}},
-                  events, clock, ""),
-      std::invalid_argument);
+  crypto::SodiumRandomSource random;
+  const crypto::KeyRing keys{kSecret, {}};
+  const crypto::SodiumTokenCrypto token_crypto{keys, random};
+  LoginThrottle throttle{store, random, clock, ThrottleSettings{}};
+  EXPECT_THROW(AuthService(users, hasher, throttle, events, clock, ""), std::invalid_argument);
 }
 
 TEST_F(AuthServiceTest, UnknownEmailCostsOneVerifyAgainstTheDummyHash) {
-  expect_clean_attempt("nobody@example.com", "10.0.0.1");
-  expect_address_failure_counted("10.0.0.1");
   EXPECT_CALL(users_, find_by_email("nobody@example.com")).WillOnce(Return(std::nullopt));
   EXPECT_CALL(hasher_, verify("dummy-hash", "corn")).WillOnce(Return(false));
   EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginFailed)));
-  const auto outcome = service_->authenticate("nobody@example.com", "corn", "10.0.0.1");
+  const auto outcome = service_->authenticate(from("nobody@example.com", "10.0.0.1"), "corn");
   EXPECT_EQ(outcome.result, LoginResult::InvalidCredentials);
   EXPECT_FALSE(outcome.user);
+  // Counted like a known account's failure, so the throttle cannot tell them apart either.
+  EXPECT_EQ(store_.failures_of(pair_key("nobody@example.com", "10.0.0.1")), 1U);
+  EXPECT_EQ(store_.failures_of(address_key("10.0.0.1")), 1U);
+  EXPECT_EQ(store_.failures_of(account_key("nobody@example.com")), 1U);
 }
 
 TEST_F(AuthServiceTest, DummyHashNeverLogsAnyoneIn) {
-  expect_clean_attempt("x@example.com", "");
-  expect_address_failure_counted("");
   // Even if the dummy verify were to succeed, an unknown email is not a login.
   EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
   EXPECT_CALL(hasher_, verify("dummy-hash", _)).WillOnce(Return(true));
   EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginFailed)));
-  EXPECT_EQ(service_->authenticate("x@example.com", "dummy", "").result,
+  EXPECT_EQ(service_->authenticate(from("x@example.com", ""), "dummy").result,
             LoginResult::InvalidCredentials);
 }
 
-TEST_F(AuthServiceTest, WrongPasswordFails) {
-  expect_clean_attempt("paul@example.com", "");
-  expect_address_failure_counted("");
+TEST_F(AuthServiceTest, WrongPasswordCountsAgainstThePairTheAddressAndTheAccount) {
   EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
   EXPECT_CALL(hasher_, verify("real-hash", "wrong")).WillOnce(Return(false));
   EXPECT_CALL(events_, record(Field(&AuthEvent::account, "paul@example.com")));
-  EXPECT_EQ(service_->authenticate("paul@example.com", "wrong", "").result,
+  EXPECT_EQ(service_->authenticate(from("paul@example.com", "10.0.0.1"), "wrong").result,
             LoginResult::InvalidCredentials);
+  EXPECT_EQ(store_.failures_of(pair_key("paul@example.com", "10.0.0.1")), 1U);
+  EXPECT_EQ(store_.failures_of(address_key("10.0.0.1")), 1U);
+  EXPECT_EQ(store_.failures_of(account_key("paul@example.com")), 1U);
+  for (const auto& row : store_.rows) {
+    EXPECT_FALSE(row.pending) << "a resolved attempt leaves no pending mark";
+  }
 }
 
-TEST_F(AuthServiceTest, RightPasswordSucceedsWithoutRehashWhenCurrent) {
-  expect_clean_attempt("paul@example.com", "");
-  EXPECT_CALL(throttle_, reset("account:paul@example.com"));
+TEST_F(AuthServiceTest, RightPasswordSucceedsAndResetsOnlyThePair) {
+  add_failures(pair_key("paul@example.com", "10.0.0.1"), 4);
+  add_failures(address_key("10.0.0.1"), 4);
+  add_failures(account_key("paul@example.com"), 4);
   EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
   EXPECT_CALL(hasher_, verify("real-hash", "corn")).WillOnce(Return(true));
   EXPECT_CALL(hasher_, needs_rehash("real-hash")).WillOnce(Return(false));
   EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginOk)));
-  const auto outcome = service_->authenticate("paul@example.com", "corn", "");
+  const auto outcome = service_->authenticate(from("paul@example.com", "10.0.0.1"), "corn");
   ASSERT_EQ(outcome.result, LoginResult::Success);
   EXPECT_EQ(outcome.user->id, 7);
+  EXPECT_EQ(store_.failures_of(pair_key("paul@example.com", "10.0.0.1")), 0U);
+  // One known password must not buy an address fresh guesses at other accounts, nor reset
+  // what many addresses did to the account.
+  EXPECT_EQ(store_.failures_of(address_key("10.0.0.1")), 4U);
+  EXPECT_EQ(store_.failures_of(account_key("paul@example.com")), 4U);
+  EXPECT_TRUE(store_.rows.size() == 8U);
 }
 
 TEST_F(AuthServiceTest, OutdatedHashIsUpgradedOnSuccess) {
   expect_right_password_with_outdated_hash();
   EXPECT_CALL(users_, replace_password_hash(7, "real-hash", "stronger-hash"))
       .WillOnce(Return(true));
-  const auto outcome = service_->authenticate("paul@example.com", "corn", "");
+  const auto outcome = service_->authenticate(from("paul@example.com", ""), "corn");
   ASSERT_EQ(outcome.result, LoginResult::Success);
   EXPECT_EQ(outcome.user->password_hash, "stronger-hash");
 }
@@ -135,107 +163,69 @@ TEST_F(AuthServiceTest, UpgradeNeverOverwritesAPasswordChangedMeanwhile) {
   // `authctl user passwd` replaced the hash after it was read: the swap finds another hash.
   EXPECT_CALL(users_, replace_password_hash(7, "real-hash", "stronger-hash"))
       .WillOnce(Return(false));
-  const auto outcome = service_->authenticate("paul@example.com", "corn", "");
+  const auto outcome = service_->authenticate(from("paul@example.com", ""), "corn");
   ASSERT_EQ(outcome.result, LoginResult::Success);
   EXPECT_EQ(outcome.user->password_hash, "real-hash");
 }
 
-TEST_F(AuthServiceTest, ParallelAttemptsPastTheCheckGetNoMoreTriesThanASequence) {
-  // Four failures so far. Two attempts both passed the check; this one was counted second
-  // (the count says 6, not 5): it is throttled without a password check or a user lookup.
-  EXPECT_CALL(throttle_, get("account:paul@example.com", "address:10.0.0.1"))
-      .WillOnce(Return(ThrottleCounters{ThrottleState{4, clock_.now() - 30}, {}}));
-  EXPECT_CALL(throttle_, record_failure("account:paul@example.com", clock_.now(), 3600))
-      .WillOnce(Return(ThrottleState{6, clock_.now()}));
+TEST_F(AuthServiceTest, AWaitingPairIsRefusedEvenTheRightPasswordAndChecksNothing) {
+  add_failures(pair_key("paul@example.com", "10.0.0.1"), 5, 10);
   EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginThrottled)));
-  const auto outcome = service_->authenticate("paul@example.com", "corn", "10.0.0.1");
-  EXPECT_EQ(outcome.result, LoginResult::Throttled);
-  EXPECT_EQ(outcome.retry_after_seconds, 60);
-  EXPECT_FALSE(outcome.user);
-}
-
-TEST_F(AuthServiceTest, TheFifthTryCountedAloneStillChecksThePassword) {
-  EXPECT_CALL(throttle_, get("account:paul@example.com", "address:10.0.0.1"))
-      .WillOnce(Return(ThrottleCounters{ThrottleState{4, clock_.now() - 30}, {}}));
-  EXPECT_CALL(throttle_, record_failure("account:paul@example.com", clock_.now(), 3600))
-      .WillOnce(Return(ThrottleState{5, clock_.now()}));
-  EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
-  EXPECT_CALL(hasher_, verify("real-hash", "wrong")).WillOnce(Return(false));
-  expect_address_failure_counted("10.0.0.1");
-  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginFailed)));
-  EXPECT_EQ(service_->authenticate("paul@example.com", "wrong", "10.0.0.1").result,
-            LoginResult::InvalidCredentials);
-}
-
-TEST_F(AuthServiceTest, SixthTryIsThrottledEvenWithTheRightPasswordAndChecksNothing) {
-  EXPECT_CALL(throttle_, get("account:paul@example.com", "address:10.0.0.1"))
-      .WillOnce(Return(ThrottleCounters{ThrottleState{5, clock_.now() - 10}, ThrottleState{5, 0}}));
-  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginThrottled)));
-  const auto outcome = service_->authenticate("paul@example.com", "corn", "10.0.0.1");
+  const auto outcome = service_->authenticate(from("paul@example.com", "10.0.0.1"), "corn");
   EXPECT_EQ(outcome.result, LoginResult::Throttled);
   EXPECT_EQ(outcome.retry_after_seconds, 50);
   EXPECT_FALSE(outcome.user);
+  EXPECT_EQ(store_.rows.size(), 5U) << "a refused attempt is not a failure";
 }
 
 TEST_F(AuthServiceTest, UnknownEmailIsThrottledExactlyLikeAKnownOne) {
-  EXPECT_CALL(throttle_, get("account:nobody@example.com", "address:10.0.0.1"))
-      .WillOnce(Return(ThrottleCounters{ThrottleState{5, clock_.now()}, {}}));
-  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginThrottled)));
-  const auto outcome = service_->authenticate("nobody@example.com", "corn", "10.0.0.1");
-  EXPECT_EQ(outcome.result, LoginResult::Throttled);
-  EXPECT_EQ(outcome.retry_after_seconds, 60);
+  add_failures(pair_key("nobody@example.com", "10.0.0.1"), 5);
+  add_failures(pair_key("paul@example.com", "10.0.0.1"), 5);
+  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginThrottled))).Times(2);
+  const auto unknown = service_->authenticate(from("nobody@example.com", "10.0.0.1"), "corn");
+  const auto known = service_->authenticate(from("paul@example.com", "10.0.0.1"), "corn");
+  EXPECT_EQ(unknown.result, LoginResult::Throttled);
+  EXPECT_EQ(known.result, LoginResult::Throttled);
+  EXPECT_EQ(unknown.retry_after_seconds, 60);
+  EXPECT_EQ(known.retry_after_seconds, 60);
 }
 
-TEST_F(AuthServiceTest, BusyAddressIsThrottledAcrossAccounts) {
-  EXPECT_CALL(throttle_, get("account:paul@example.com", "address:10.0.0.9"))
-      .WillOnce(Return(ThrottleCounters{{}, ThrottleState{21, clock_.now()}}));
-  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginThrottled)));
-  EXPECT_EQ(service_->authenticate("paul@example.com", "corn", "10.0.0.9").retry_after_seconds,
-            120);
+TEST_F(AuthServiceTest, AnotherAddressStillLogsInWhileThePairWaits) {
+  add_failures(pair_key("paul@example.com", "10.0.0.66"), 5);
+  EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
+  EXPECT_CALL(hasher_, verify("real-hash", "corn")).WillOnce(Return(true));
+  EXPECT_CALL(hasher_, needs_rehash("real-hash")).WillOnce(Return(false));
+  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginOk)));
+  EXPECT_EQ(service_->authenticate(from("paul@example.com", "10.0.0.1"), "corn").result,
+            LoginResult::Success);
 }
 
-TEST_F(AuthServiceTest, OverlongThrottleKeysAreCutToTheColumnSize) {
-  const std::string email(400, 'a');
-  EXPECT_CALL(throttle_, get(_, _))
-      .WillOnce([](std::string_view account_key, std::string_view address_key) {
-        EXPECT_LE(account_key.size(), 191U);
-        EXPECT_LE(address_key.size(), 191U);
-        return ThrottleCounters{};
-      });
-  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
-  EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(false));
-  EXPECT_CALL(throttle_, record_failure(_, _, _))
-      .Times(2)
-      .WillRepeatedly([](std::string_view key, std::int64_t now, std::int64_t) {
-        EXPECT_LE(key.size(), 191U);
-        return ThrottleState{1, now};
-      });
-  EXPECT_CALL(events_, record(_));
-  static_cast<void>(service_->authenticate(email, "x", "10.0.0.1"));
+TEST_F(AuthServiceTest, ATrustedDeviceCountsItsFailuresAgainstItsMarkerOnly) {
+  const AttemptSource source{"paul@example.com", "10.0.0.1",
+                             DeviceClaim{"marker-1", clock_.now() + 3600}};
+  EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
+  EXPECT_CALL(hasher_, verify("real-hash", "wrong")).WillOnce(Return(false));
+  EXPECT_CALL(events_, record(Field(&AuthEvent::kind, AuthEventKind::LoginFailed)));
+  EXPECT_EQ(service_->authenticate(source, "wrong").result, LoginResult::InvalidCredentials);
+  ASSERT_EQ(store_.rows.size(), 1U);
+  EXPECT_EQ(store_.rows[0].key.scope, ThrottleScope::Device);
+  EXPECT_EQ(store_.rows[0].key.device, "marker-1");
+  // A killed marker stays dead for as long as the cookie could come back.
+  EXPECT_EQ(store_.rows[0].expires_at, clock_.now() + 3600);
 }
 
-TEST_F(AuthServiceTest, OverlongMultibyteKeysAreCutBetweenCharacters) {
-  std::string email;
-  for (int i = 0; i < 60; ++i) {
-    email += "\xF0\x9F\x98\x80";  // a 4-byte character: 240 bytes in all
-  }
-  email += "@a.bc";
-  EXPECT_CALL(throttle_, get(_, _)).WillOnce([](std::string_view key, std::string_view) {
-    EXPECT_LE(key.size(), 191U);
-    // The key ends on a whole character: its last lead byte has all its continuation bytes.
-    const auto lead = key.find_last_of("\xF0");
-    EXPECT_TRUE(lead == std::string_view::npos || key.size() - lead == 4);
-    return ThrottleCounters{};
-  });
-  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
-  EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(false));
-  EXPECT_CALL(throttle_, record_failure(_, _, _))
-      .Times(2)
-      .WillRepeatedly([](std::string_view, std::int64_t now, std::int64_t) {
-        return ThrottleState{1, now};
-      });
-  EXPECT_CALL(events_, record(_));
-  static_cast<void>(service_->authenticate(email, "x", "10.0.0.1"));
+TEST_F(AuthServiceTest, StorageOutageIsAnErrorNotAnAnswer) {
+  store_.unavailable = true;
+  EXPECT_THROW(static_cast<void>(service_->authenticate(from("paul@example.com", ""), "corn")),
+               StorageUnavailable);
+}
+
+TEST_F(AuthServiceTest, ALookupThatFailsLeavesNoPendingMarkBehind) {
+  EXPECT_CALL(users_, find_by_email("paul@example.com"))
+      .WillOnce(::testing::Throw(StorageUnavailable("down")));
+  EXPECT_THROW(static_cast<void>(service_->authenticate(from("paul@example.com", ""), "corn")),
+               StorageUnavailable);
+  EXPECT_TRUE(store_.rows.empty());
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "crypto/sodium_token_crypto.h"
 #include "domain/errors.h"
 #include "fakes/fake_clock.h"
+#include "fakes/fake_login_throttle_store.h"
 #include "fakes/fake_random_source.h"
 #include "fakes/fake_stores.h"
 #include "mocks/mocks.h"
@@ -37,20 +38,14 @@ class AppTest : public ::testing::Test {
   AppTest() {
     app_ = std::make_unique<App>(dependencies(hasher_, keys_, token_crypto_));
     sessions_.users[7] = domain::CurrentUser{7, "paul@example.com", "john"};
-    // Throttling has its own tests below and in AuthServiceTest; here it never objects.
-    ON_CALL(throttle_, get(_, _)).WillByDefault(Return(domain::ThrottleCounters{}));
-    EXPECT_CALL(throttle_, get(_, _)).Times(AnyNumber());
-    EXPECT_CALL(throttle_, record_failure(_, _, _)).Times(AnyNumber());
-    EXPECT_CALL(throttle_, reset(_)).Times(AnyNumber());
     EXPECT_CALL(events_, record(_)).Times(AnyNumber());
   }
 
   AppDependencies dependencies(domain::PasswordHasher& hasher, const crypto::KeyRing& keys,
                                const domain::TokenCrypto& token_crypto,
                                domain::SessionSettings settings = {}) {
-    return AppDependencies{users_,   sessions_,    tokens_,     throttle_, hasher,
-                           clock_,   token_crypto, events_,     keys,      renderer_,
-                           settings, {},           "dummy-hash"};
+    return AppDependencies{users_,  sessions_, tokens_, throttle_, hasher,   clock_, token_crypto,
+                           random_, events_,   keys,    renderer_, settings, {},     "dummy-hash"};
   }
 
   // Sends a request with the jar's cookies and keeps the cookies it sets.
@@ -109,7 +104,7 @@ class AppTest : public ::testing::Test {
   StrictMock<testing::MockUserRepository> users_;
   testing::FakeSessionStore sessions_;
   testing::FakeRememberTokenStore tokens_;
-  StrictMock<testing::MockLoginThrottleStore> throttle_;
+  testing::FakeLoginThrottleStore throttle_;
   StrictMock<testing::MockPasswordHasher> hasher_;
   StrictMock<testing::MockAuthEventSink> events_;
   testing::FakeClock clock_;
@@ -505,8 +500,11 @@ TEST_F(AppTest, TamperedSessionCookieIsAnonymousNotAnError) {
 }
 
 TEST_F(AppTest, ThrottledLoginIs429WithRetryAfterAndNoLogin) {
-  EXPECT_CALL(throttle_, get("account:paul@example.com", _))
-      .WillRepeatedly(Return(domain::ThrottleCounters{domain::ThrottleState{5, clock_.now()}, {}}));
+  // Five failures of this account from this address, just now.
+  const domain::ThrottleKey pair{domain::ThrottleScope::Pair, "paul@example.com", "127.0.0.1", {}};
+  for (int i = 0; i < 5; ++i) {
+    throttle_.rows.push_back({pair, "earlier", false, clock_.now(), clock_.now() + 3600});
+  }
   const auto response = send(login_post("paul@example.com", "corn"));
   EXPECT_EQ(response.status, 429);
   EXPECT_EQ(response.header("Retry-After"), "60");
@@ -514,6 +512,68 @@ TEST_F(AppTest, ThrottledLoginIs429WithRetryAfterAndNoLogin) {
               HasSubstr("Too many failed login attempts. Please try again in 1 minute."));
   EXPECT_THAT(response.body, HasSubstr(R"(value="paul@example.com")"));
   EXPECT_THAT(send(RequestBuilder().get("/")).body, HasSubstr("Hello, Anonymous!"));
+}
+
+TEST_F(AppTest, ASuccessfulLoginSetsADeviceCookieForTheLoginFormOnly) {
+  EXPECT_CALL(users_, find_by_email("paul@example.com")).WillOnce(Return(paul_));
+  EXPECT_CALL(hasher_, verify("paul-hash", "corn")).WillOnce(Return(true));
+  EXPECT_CALL(hasher_, needs_rehash("paul-hash")).WillOnce(Return(false));
+  const auto response = send(login_post("paul@example.com", "corn"));
+  ASSERT_EQ(response.status, 302);
+  std::string device;
+  for (const auto header : response.headers_named("Set-Cookie")) {
+    if (header.starts_with("device=")) {
+      device = std::string(header);
+    }
+  }
+  EXPECT_THAT(device, HasSubstr("; Path=/auth/"));
+  EXPECT_THAT(device, HasSubstr("; Max-Age=31536000"));
+  EXPECT_THAT(device, HasSubstr("; HttpOnly"));
+  EXPECT_THAT(device, HasSubstr("; SameSite=Lax"));
+  // It names the account only by a keyed hash.
+  EXPECT_THAT(device, Not(HasSubstr("paul")));
+  EXPECT_THAT(device, Not(HasSubstr("7:")));
+}
+
+TEST_F(AppTest, AFailedLoginSetsNoDeviceCookie) {
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(paul_));
+  EXPECT_CALL(hasher_, verify(_, _)).WillOnce(Return(false));
+  const auto response = send(login_post("paul@example.com", "wrong"));
+  for (const auto header : response.headers_named("Set-Cookie")) {
+    EXPECT_FALSE(header.starts_with("device=")) << header;
+  }
+}
+
+TEST_F(AppTest, ABrowserWithItsDeviceCookieLogsInWhileTheAccountIsLockedForOthers) {
+  log_in_paul(login_post("paul@example.com", "corn"));
+  ASSERT_FALSE(jar_.get("device").empty());
+  send(RequestBuilder().post("/auth/logout").field("csrf_token", fetch_csrf_token()));
+  // Guessers from fifty addresses, just now.
+  const domain::ThrottleKey account{domain::ThrottleScope::Account, "paul@example.com", {}, {}};
+  for (int i = 0; i < 50; ++i) {
+    throttle_.rows.push_back({account, "guess", false, clock_.now(), clock_.now() + 3600});
+  }
+  log_in_paul(login_post("paul@example.com", "corn"));
+
+  // Another browser, with the right password, waits.
+  CookieJar other;
+  std::swap(jar_, other);
+  const auto refused = send(login_post("paul@example.com", "corn"));
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(refused.header("Retry-After"), "3600");
+  EXPECT_THAT(refused.body, HasSubstr("Please try again in 60 minutes."));
+}
+
+TEST_F(AppTest, ATamperedDeviceCookieIsAnUntrustedBrowserNotAnError) {
+  log_in_paul(login_post("paul@example.com", "corn"));
+  std::string device = jar_.get("device");
+  device[device.size() / 2] = device[device.size() / 2] == 'A' ? 'B' : 'A';
+  jar_.set("device", device);
+  const domain::ThrottleKey account{domain::ThrottleScope::Account, "paul@example.com", {}, {}};
+  for (int i = 0; i < 50; ++i) {
+    throttle_.rows.push_back({account, "guess", false, clock_.now(), clock_.now() + 3600});
+  }
+  EXPECT_EQ(send(login_post("paul@example.com", "corn")).status, 429);
 }
 
 TEST_F(AppTest, SessionsSurviveASecretRotation) {
