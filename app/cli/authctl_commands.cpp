@@ -256,19 +256,26 @@ std::string printable(std::string_view text) {
 }
 
 std::string key_text(const domain::ThrottleKey& key) {
+  // Built by appending: GCC 12 misreads "literal" + std::string&& at -O2 (-Wrestrict).
   std::string text(domain::scope_name(key.scope));
+  const auto part = [&text](std::string_view value) {
+    text += ' ';
+    text += printable(value);
+  };
   switch (key.scope) {
     case domain::ThrottleScope::Pair:
-      text += " " + printable(key.email) + " " + printable(key.address);
+      part(key.email);
+      part(key.address);
       break;
     case domain::ThrottleScope::Address:
-      text += " " + printable(key.address);
+      part(key.address);
       break;
     case domain::ThrottleScope::Account:
-      text += " " + printable(key.email);
+      part(key.email);
       break;
     case domain::ThrottleScope::Device:
-      text += " " + printable(key.email) + " " + printable(key.device);
+      part(key.email);
+      part(key.device);
       break;
   }
   return text;
