@@ -12,6 +12,7 @@
 
 #include "domain/email.h"
 #include "domain/errors.h"
+#include "domain/gateway.h"
 #include "domain/throttle_policy.h"
 #include "util/ip_address.h"
 #include "util/utf8.h"
@@ -28,18 +29,42 @@ struct Failure {
   std::string message;
 };
 
-using Options = std::map<std::string, std::string, std::less<>>;
+// What a command accepts besides its name.
+struct OptionRules {
+  std::vector<std::string_view> required;  // "--name value" or "--name=value", each exactly once
+  std::string_view repeatable = {};        // a name that may come any number of times, or none
+  std::size_t operands = 0;                // exactly this many arguments that are no option
+  std::string_view operand_name = {};      // what they are, for the message when one is missing
+};
 
-// "--name value" or "--name=value", each name at most once, only the allowed names.
+struct Options {
+  std::map<std::string, std::string, std::less<>> values;  // each required name's value
+  std::vector<std::string> repeated;  // the repeatable option's values, in the order given
+  std::vector<std::string> operands;
+
+  [[nodiscard]] const std::string& value(std::string_view name) const {
+    return values.find(name)->second;
+  }
+};
+
+// Only the names the rules allow; "--" ends the options, so an operand may start with "--".
 std::optional<Options> parse_options(const std::vector<std::string>& args, std::size_t first,
-                                     const std::vector<std::string_view>& allowed,
-                                     std::string& problem) {
+                                     const OptionRules& rules, std::string& problem) {
   Options options;
+  bool options_ended = false;
   for (std::size_t i = first; i < args.size(); ++i) {
     std::string_view arg = args[i];
-    if (!arg.starts_with("--")) {
-      problem = "unexpected argument '" + std::string(arg) + "'";
-      return std::nullopt;
+    if (options_ended || !arg.starts_with("--")) {
+      if (options.operands.size() == rules.operands) {
+        problem = "unexpected argument '" + std::string(arg) + "'";
+        return std::nullopt;
+      }
+      options.operands.emplace_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      options_ended = true;
+      continue;
     }
     std::string name;
     std::string value;
@@ -54,22 +79,50 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, std::
       }
       value = args[++i];
     }
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+    if (!rules.repeatable.empty() && name == rules.repeatable) {
+      options.repeated.push_back(std::move(value));
+      continue;
+    }
+    if (std::find(rules.required.begin(), rules.required.end(), name) == rules.required.end()) {
       problem = "unknown option --" + name;
       return std::nullopt;
     }
-    if (!options.emplace(name, std::move(value)).second) {
+    if (!options.values.emplace(name, std::move(value)).second) {
       problem = "--" + name + " is given twice";
       return std::nullopt;
     }
   }
-  for (auto name : allowed) {
-    if (options.find(name) == options.end()) {
+  for (auto name : rules.required) {
+    if (options.values.find(name) == options.values.end()) {
       problem = "--" + std::string(name) + " is required";
       return std::nullopt;
     }
   }
+  // Too many were refused above, so here some are missing.
+  if (options.operands.size() != rules.operands) {
+    problem = std::string(rules.operand_name) + " is missing";
+    return std::nullopt;
+  }
   return options;
+}
+
+// Stored text as printable ASCII: anything else (a control character, a byte of another
+// script) is shown as \xNN, so a value can never move the terminal's cursor or pass for
+// another.
+std::string printable(std::string_view text) {
+  std::string shown;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7F && c != '\\') {
+      shown.push_back(c);
+    } else {
+      constexpr std::string_view kDigits = "0123456789abcdef";
+      shown += "\\x";
+      shown.push_back(kDigits[byte >> 4U]);
+      shown.push_back(kDigits[byte & 0x0FU]);
+    }
+  }
+  return shown;
 }
 
 std::size_t count_code_points(std::string_view text) {
@@ -116,6 +169,29 @@ std::variant<std::string, Failure> new_password(AuthctlContext& ctx) {
   return std::move(*input.password);
 }
 
+// Every name valid, checked before anything is written or a password asked.
+std::optional<Failure> check_groups(const std::vector<std::string>& groups) {
+  for (const auto& group : groups) {
+    if (!domain::is_valid_group_name(group)) {
+      return Failure{kExitUsage, "group: '" + printable(group) +
+                                     "' is not a group name: a group name is 1 to 64 of "
+                                     "A-Z a-z 0-9 . _ -"};
+    }
+  }
+  return std::nullopt;
+}
+
+std::string joined(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string text;
+  for (const auto& part : parts) {
+    if (!text.empty()) {
+      text += separator;
+    }
+    text += part;
+  }
+  return text;
+}
+
 int report(AuthctlContext& ctx, const Failure& failure) {
   ctx.err << "authctl: " << failure.message << '\n';
   return failure.code;
@@ -139,14 +215,20 @@ std::variant<domain::User, Failure> existing_user(AuthctlContext& ctx, std::stri
 }
 
 int user_add(AuthctlContext& ctx, const Options& options) {
-  auto email = checked_email(options.find("email")->second);
+  auto email = checked_email(options.value("email"));
   if (auto* failure = std::get_if<Failure>(&email)) {
     return report(ctx, *failure);
   }
-  const auto& username = options.find("username")->second;
+  const auto& username = options.value("username");
   if (auto failure = check_username(username)) {
     return report(ctx, *failure);
   }
+  std::vector<std::string> groups = options.repeated;
+  if (auto failure = check_groups(groups)) {
+    return report(ctx, *failure);
+  }
+  std::sort(groups.begin(), groups.end());
+  groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
   // Asking for a password only to then refuse the email would waste the operator's time.
   if (ctx.users.find_by_email(std::get<std::string>(email))) {
     return report(ctx, Failure{kExitDuplicate, "a user with that email already exists"});
@@ -158,11 +240,21 @@ int user_add(AuthctlContext& ctx, const Options& options) {
   const auto hash = ctx.hasher.hash(std::get<std::string>(password));
   const auto id = ctx.users.add(std::get<std::string>(email), username, hash);
   ctx.out << "authctl: added user " << std::get<std::string>(email) << " (id " << id << ")\n";
+  for (const auto& group : groups) {
+    // Only a `user delete` run in between makes this false.
+    if (!ctx.users.add_to_group(id, group)) {
+      return report(ctx, no_such_user(std::get<std::string>(email)));
+    }
+  }
+  if (!groups.empty()) {
+    ctx.out << "authctl: " << std::get<std::string>(email) << " is in the groups "
+            << joined(groups, ", ") << '\n';
+  }
   return kExitOk;
 }
 
 int user_passwd(AuthctlContext& ctx, const Options& options) {
-  auto user = existing_user(ctx, options.find("email")->second);
+  auto user = existing_user(ctx, options.value("email"));
   if (auto* failure = std::get_if<Failure>(&user)) {
     return report(ctx, *failure);
   }
@@ -181,25 +273,35 @@ int user_passwd(AuthctlContext& ctx, const Options& options) {
 
 int user_list(AuthctlContext& ctx) {
   const auto users = ctx.users.list();
+  // Widths in characters, not bytes, so a row with an accented email or username stays aligned.
   std::size_t id_width = 2;
   std::size_t email_width = 5;
+  std::size_t username_width = 8;
   for (const auto& user : users) {
     id_width = std::max(id_width, std::to_string(user.id).size());
-    email_width = std::max(email_width, user.email.size());
+    email_width = std::max(email_width, count_code_points(user.email));
+    username_width = std::max(username_width, count_code_points(user.username));
   }
-  const auto row = [&](std::string_view id, std::string_view email, std::string_view username) {
-    ctx.out << std::left << std::setw(static_cast<int>(id_width)) << id << "  "
-            << std::setw(static_cast<int>(email_width)) << email << "  " << username << '\n';
+  const auto cell = [&](std::string_view text, std::size_t width) {
+    ctx.out << text << std::string(width - std::min(width, count_code_points(text)) + 2, ' ');
   };
-  row("ID", "EMAIL", "USERNAME");
+  const auto row = [&](std::string_view id, std::string_view email, std::string_view username,
+                       std::string_view groups) {
+    cell(id, id_width);
+    cell(email, email_width);
+    cell(username, username_width);
+    ctx.out << groups << '\n';
+  };
+  row("ID", "EMAIL", "USERNAME", "GROUPS");
   for (const auto& user : users) {
-    row(std::to_string(user.id), user.email, user.username);
+    row(std::to_string(user.id), user.email, user.username,
+        user.groups.empty() ? "-" : joined(user.groups, ","));
   }
   return kExitOk;
 }
 
 int user_delete(AuthctlContext& ctx, const Options& options) {
-  auto user = existing_user(ctx, options.find("email")->second);
+  auto user = existing_user(ctx, options.value("email"));
   if (auto* failure = std::get_if<Failure>(&user)) {
     return report(ctx, *failure);
   }
@@ -212,13 +314,73 @@ int user_delete(AuthctlContext& ctx, const Options& options) {
 }
 
 int user_logout_everywhere(AuthctlContext& ctx, const Options& options) {
-  auto user = existing_user(ctx, options.find("email")->second);
+  auto user = existing_user(ctx, options.value("email"));
   if (auto* failure = std::get_if<Failure>(&user)) {
     return report(ctx, *failure);
   }
   const auto& found = std::get<domain::User>(user);
   ctx.accounts.log_out_everywhere(found.id);
   ctx.out << "authctl: logged out " << found.email << " everywhere\n";
+  return kExitOk;
+}
+
+// The user named by --email and the group name operand, both checked.
+struct GroupChange {
+  domain::User user;
+  std::string group;
+};
+
+std::variant<GroupChange, Failure> group_change(AuthctlContext& ctx, const Options& options) {
+  // Both inputs are checked before the database is asked anything.
+  auto email = checked_email(options.value("email"));
+  if (auto* failure = std::get_if<Failure>(&email)) {
+    return *failure;
+  }
+  const std::string& group = options.operands.front();
+  if (auto failure = check_groups({group})) {
+    return *failure;
+  }
+  auto user = ctx.users.find_by_email(std::get<std::string>(email));
+  if (!user) {
+    return no_such_user(printable(std::get<std::string>(email)));
+  }
+  return GroupChange{std::move(*user), group};
+}
+
+// Workers read a user's groups with its session on every request, so nobody has to log out.
+constexpr std::string_view kNextRequest = "; this takes effect on the user's next request\n";
+
+int group_add(AuthctlContext& ctx, const Options& options) {
+  auto change = group_change(ctx, options);
+  if (auto* failure = std::get_if<Failure>(&change)) {
+    return report(ctx, *failure);
+  }
+  const auto& [user, group] = std::get<GroupChange>(change);
+  const auto current = ctx.users.groups_of(user.id);
+  if (std::find(current.begin(), current.end(), group) != current.end()) {
+    ctx.out << "authctl: " << printable(user.email) << " is already in the group " << group << '\n';
+    return kExitOk;
+  }
+  if (!ctx.users.add_to_group(user.id, group)) {
+    return report(ctx, no_such_user(printable(user.email)));
+  }
+  ctx.out << "authctl: added " << printable(user.email) << " to the group " << group
+          << kNextRequest;
+  return kExitOk;
+}
+
+int group_remove(AuthctlContext& ctx, const Options& options) {
+  auto change = group_change(ctx, options);
+  if (auto* failure = std::get_if<Failure>(&change)) {
+    return report(ctx, *failure);
+  }
+  const auto& [user, group] = std::get<GroupChange>(change);
+  if (!ctx.users.remove_from_group(user.id, group)) {
+    return report(ctx,
+                  Failure{kExitNotFound, printable(user.email) + " is not in the group " + group});
+  }
+  ctx.out << "authctl: removed " << printable(user.email) << " from the group " << group
+          << kNextRequest;
   return kExitOk;
 }
 
@@ -234,25 +396,6 @@ int db_migrate(AuthctlContext& ctx) {
   }
   ctx.out << '\n';
   return kExitOk;
-}
-
-// Stored text as printable ASCII: anything else (a control character, a byte of another
-// script) is shown as \xNN, so a value can never move the terminal's cursor or pass for
-// another.
-std::string printable(std::string_view text) {
-  std::string shown;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte < 0x7F && c != '\\') {
-      shown.push_back(c);
-    } else {
-      constexpr std::string_view kDigits = "0123456789abcdef";
-      shown += "\\x";
-      shown.push_back(kDigits[byte >> 4U]);
-      shown.push_back(kDigits[byte & 0x0FU]);
-    }
-  }
-  return shown;
 }
 
 std::string key_text(const domain::ThrottleKey& key) {
@@ -363,56 +506,63 @@ int dispatch(const std::vector<std::string>& args, AuthctlContext& ctx) {
   if (args.empty()) {
     return usage_error(ctx, "no command given");
   }
-  const auto& group = args[0];
-  if (group == "help" || group == "--help" || group == "-h") {
+  const auto& topic = args[0];
+  if (topic == "help" || topic == "--help" || topic == "-h") {
     ctx.out << authctl_usage();
     return kExitOk;
   }
   if (args.size() < 2) {
-    return usage_error(ctx, "'" + group + "' needs a subcommand");
+    return usage_error(ctx, "'" + topic + "' needs a subcommand");
   }
   const auto& command = args[1];
   std::string problem;
-  const auto with = [&](const std::vector<std::string_view>& allowed) {
-    return parse_options(args, 2, allowed, problem);
+  const auto with = [&](const OptionRules& rules) {
+    return parse_options(args, 2, rules, problem);
   };
-  if (group == "user" && command == "add") {
-    auto options = with({"email", "username"});
+  if (topic == "user" && command == "add") {
+    auto options = with({.required = {"email", "username"}, .repeatable = "group"});
     return options ? user_add(ctx, *options) : usage_error(ctx, problem);
   }
-  if (group == "user" && command == "passwd") {
-    auto options = with({"email"});
+  if (topic == "user" && command == "passwd") {
+    auto options = with({.required = {"email"}});
     return options ? user_passwd(ctx, *options) : usage_error(ctx, problem);
   }
-  if (group == "user" && command == "list") {
+  if (topic == "user" && command == "list") {
     auto options = with({});
     return options ? user_list(ctx) : usage_error(ctx, problem);
   }
-  if (group == "user" && command == "delete") {
-    auto options = with({"email"});
+  if (topic == "user" && command == "delete") {
+    auto options = with({.required = {"email"}});
     return options ? user_delete(ctx, *options) : usage_error(ctx, problem);
   }
-  if (group == "user" && command == "logout-everywhere") {
-    auto options = with({"email"});
+  if (topic == "user" && command == "logout-everywhere") {
+    auto options = with({.required = {"email"}});
     return options ? user_logout_everywhere(ctx, *options) : usage_error(ctx, problem);
   }
-  if (group == "db" && command == "migrate") {
+  if (topic == "group" && (command == "add" || command == "remove")) {
+    auto options = with({.required = {"email"}, .operands = 1, .operand_name = "the group name G"});
+    if (!options) {
+      return usage_error(ctx, problem);
+    }
+    return command == "add" ? group_add(ctx, *options) : group_remove(ctx, *options);
+  }
+  if (topic == "db" && command == "migrate") {
     auto options = with({});
     return options ? db_migrate(ctx) : usage_error(ctx, problem);
   }
-  if (group == "db" && command == "prune") {
+  if (topic == "db" && command == "prune") {
     auto options = with({});
     return options ? db_prune(ctx) : usage_error(ctx, problem);
   }
-  if (group == "throttle" && command == "list") {
+  if (topic == "throttle" && command == "list") {
     auto options = with({});
     return options ? throttle_list(ctx) : usage_error(ctx, problem);
   }
-  if (group == "throttle" && command == "clear") {
+  if (topic == "throttle" && command == "clear") {
     auto filter = parse_throttle_filter(args, problem);
     return filter ? throttle_clear(ctx, *filter) : usage_error(ctx, problem);
   }
-  return usage_error(ctx, "unknown command '" + group + " " + command + "'");
+  return usage_error(ctx, "unknown command '" + topic + " " + command + "'");
 }
 
 }  // namespace
@@ -421,12 +571,16 @@ std::string authctl_usage() {
   return "usage: authctl [--config PATH] COMMAND\n"
          "\n"
          "commands:\n"
-         "  user add --email E --username U    add a user (asks for the password)\n"
+         "  user add --email E --username U [--group G]...\n"
+         "                                     add a user (asks for the password), in each group "
+         "G\n"
          "  user passwd --email E              set a new password and log the user out "
          "everywhere\n"
-         "  user list                          list users: id, email, username\n"
+         "  user list                          list users: id, email, username, groups\n"
          "  user delete --email E              delete a user, its sessions and remember tokens\n"
          "  user logout-everywhere --email E   end every session and remember token of a user\n"
+         "  group add --email E G              add the user to the group G\n"
+         "  group remove --email E G           take the user out of the group G\n"
          "  db migrate                         apply the pending sql/ migrations\n"
          "  db prune                           delete throttle rows that no longer count\n"
          "  throttle list                      list throttled keys: key, failures, wait\n"
@@ -436,14 +590,16 @@ std::string authctl_usage() {
          "\n"
          "The password is read from a no-echo prompt (asked twice), or as one line from\n"
          "standard input when that is not a terminal.\n"
+         "A group name is 1 to 64 of A-Z a-z 0-9 . _ - (case matters). Group changes take\n"
+         "effect on the user's next request; the user stays logged in.\n"
          "The configuration file comes from --config or AUTHFCGI_CONFIG; AUTHFCGI_DB_HOST,\n"
          "AUTHFCGI_DB_PORT, AUTHFCGI_DB_SOCKET, AUTHFCGI_DB_USER, AUTHFCGI_DB_PASSWORD and\n"
          "AUTHFCGI_DB_NAME override its database settings.\n"
          "\n"
          "exit codes:\n"
          "  0  success\n"
-         "  1  usage error or bad input (email, username, password)\n"
-         "  2  no user with that email\n"
+         "  1  usage error or bad input (email, username, password, group name)\n"
+         "  2  no user with that email (group remove: the user is not in that group)\n"
          "  3  a user with that email or username already exists\n"
          "  4  the database is unavailable\n"
          "  5  other failure (e.g. a migration file cannot be read, or another migration\n"

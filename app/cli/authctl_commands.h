@@ -15,8 +15,8 @@ namespace authfcgi::cli {
 
 // Exit codes a script can rely on (also listed by `authctl help`).
 constexpr int kExitOk = 0;
-constexpr int kExitUsage = 1;      // bad arguments or bad input (email, username, password)
-constexpr int kExitNotFound = 2;   // no user with that email
+constexpr int kExitUsage = 1;      // bad arguments or bad input (email, username, password, group)
+constexpr int kExitNotFound = 2;   // no user with that email; group remove: not in the group
 constexpr int kExitDuplicate = 3;  // the email or username is taken
 constexpr int kExitDatabase = 4;   // the database is unavailable
 constexpr int kExitFailure = 5;    // anything else (a migration file cannot be read, lock held)

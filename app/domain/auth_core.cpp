@@ -6,7 +6,9 @@
 namespace authfcgi::domain {
 namespace {
 
-CurrentUser current_user(const User& user) { return {user.id, user.email, user.username}; }
+CurrentUser current_user(const User& user) {
+  return {user.id, user.email, user.username, user.groups, true};
+}
 
 bool marker_live(const DeviceMarker& marker, std::int64_t now, std::int64_t max_age_seconds) {
   return marker.issued_at <= now && now - marker.issued_at < max_age_seconds;
@@ -177,6 +179,20 @@ bool AuthCore::log_out(Visit& visit) {
     visit.remember = {CookieIntent::Clear, {}};
   }
   return ended;
+}
+
+GatewayAnswer AuthCore::verify(Visit& visit, std::string_view required_groups,
+                               std::string_view original_uri) {
+  identify(visit, Restore::FromRememberCookie);
+  if (!visit.user) {
+    return {GatewayResult::Anonymous, login_location(original_uri)};
+  }
+  if (visit.remember.intent == CookieIntent::Set) {
+    // Restored from a remember token: the user was loaded without the session row's join.
+    visit.user->groups = users_.groups_of(visit.user->id);
+  }
+  return {passes(*visit.user, required_groups) ? GatewayResult::Allowed : GatewayResult::Forbidden,
+          {}};
 }
 
 void AuthCore::ensure_session(Visit& visit) const {

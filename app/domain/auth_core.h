@@ -12,6 +12,7 @@
 #include "domain/auth_settings.h"
 #include "domain/clock.h"
 #include "domain/device_marker.h"
+#include "domain/gateway.h"
 #include "domain/login_throttle.h"
 #include "domain/login_throttle_store.h"
 #include "domain/password_hasher.h"
@@ -115,6 +116,12 @@ class AuthCore {
   // Ends this browser's login: its session row and its remember token (when it proves
   // possession of it). True when someone was logged in by either.
   bool log_out(Visit& visit);
+  // For a request to a location the gateway protects: who the browser is (identify, with a
+  // remember-me restore), then whether it may pass `required_groups` (see domain::passes).
+  // Costs one statement for a logged-in browser; never checks a password. Throws
+  // StorageUnavailable.
+  [[nodiscard]] GatewayAnswer verify(Visit& visit, std::string_view required_groups,
+                                     std::string_view original_uri);
   // Gives the visit a session id and CSRF secret when it has none (forms, pending flashes).
   void ensure_session(Visit& visit) const;
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace authfcgi::domain {
 
@@ -12,7 +13,8 @@ struct User {
   UserId id = 0;
   std::string email;  // stored lower-case
   std::string username;
-  std::string password_hash;  // argon2id string from crypto_pwhash_str
+  std::string password_hash;        // argon2id string from crypto_pwhash_str
+  std::vector<std::string> groups;  // sorted; filled by UserRepository::list only
 };
 
 // Who is logged in, as pages and the log need it: never the password hash.
@@ -20,6 +22,8 @@ struct CurrentUser {
   UserId id = 0;
   std::string email;
   std::string username;
+  std::vector<std::string> groups;  // sorted
+  bool email_confirmed = true;  // (accounts and mail) an unconfirmed user is refused by the gateway
 
   bool operator==(const CurrentUser&) const = default;
 };

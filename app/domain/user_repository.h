@@ -26,7 +26,14 @@ class UserRepository {
   // Throws DuplicateKey when the email or the username is taken. Returns the new id.
   virtual UserId add(std::string_view email, std::string_view username,
                      std::string_view password_hash) = 0;
+  // Every user with its groups.
   [[nodiscard]] virtual std::vector<User> list() = 0;
+  // The user's groups, sorted; empty for no groups or no such user.
+  [[nodiscard]] virtual std::vector<std::string> groups_of(UserId id) = 0;
+  // Returns false when the user does not exist; a group the user is in already is kept.
+  virtual bool add_to_group(UserId id, std::string_view group) = 0;
+  // Returns false when the user was not in the group.
+  virtual bool remove_from_group(UserId id, std::string_view group) = 0;
   // Returns false when the user does not exist. Deleting a user deletes its sessions and tokens.
   virtual bool remove(UserId id) = 0;
 };

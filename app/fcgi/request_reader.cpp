@@ -162,6 +162,7 @@ ReadResult parse_request(const Params& params, std::string_view body, const Requ
   }
 
   request.remote_addr = std::string(params.get("REMOTE_ADDR"));
+  request.require_group = std::string(params.get("AUTHFCGI_REQUIRE_GROUP"));
   auto https = params.get("HTTPS");
   request.is_https = util::iequals_ascii(https, "on") || https == "1";
   return request;

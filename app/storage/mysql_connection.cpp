@@ -110,10 +110,13 @@ struct MysqlConnection::Impl {
       options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
       std::unique_ptr<sql::Connection> fresh(driver().connect(options));
       // A row lock waited for longer than the read timeout would look like a lost server;
-      // shorter, it is a LockConflict the caller can handle.
+      // shorter, it is a LockConflict the caller can handle. A user's groups come back as one
+      // GROUP_CONCAT, which MySQL would cut at 1024 bytes by default.
       const std::unique_ptr<sql::Statement> setup(fresh->createStatement());
-      setup->execute("SET SESSION innodb_lock_wait_timeout = " +
-                     std::to_string(kLockWaitTimeoutSeconds));
+      std::string settings = "SET SESSION innodb_lock_wait_timeout = ";
+      settings += std::to_string(kLockWaitTimeoutSeconds);
+      settings += ", group_concat_max_len = 1048576";
+      setup->execute(settings);
       connection = std::move(fresh);
       ++generation;
     }

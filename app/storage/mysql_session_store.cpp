@@ -5,6 +5,7 @@
 
 #include "storage/cppconn.h"
 #include "storage/user_row_bound.h"
+#include "util/strings.h"
 
 namespace authfcgi::storage {
 
@@ -26,7 +27,7 @@ std::optional<domain::CurrentUser> MysqlSessionStore::find_user(std::string_view
   // One round trip per request: the row and its user together, so a deleted user, a deleted
   // row (logout) or an expired row all read as "no user".
   connection_.with_statement(
-      "SELECT u.id, u.email, u.username FROM sessions s "
+      "SELECT u.id, u.email, u.username, u.group_list FROM sessions s "
       "JOIN users u ON u.id = s.user_id WHERE s.sid_hash = ? AND s.expires_at > ?",
       [&](sql::PreparedStatement& statement) {
         statement.setString(1, std::string(sid_hash));
@@ -37,6 +38,13 @@ std::optional<domain::CurrentUser> MysqlSessionStore::find_user(std::string_view
           found.id = rows->getInt64(1);
           found.email = rows->getString(2);
           found.username = rows->getString(3);
+          // Group names hold no comma (domain::is_valid_group_name).
+          const std::string groups = rows->getString(4);
+          for (const std::string_view group : util::split(groups, ',')) {
+            if (!group.empty()) {
+              found.groups.emplace_back(group);
+            }
+          }
           user = std::move(found);
         }
       });

@@ -1,5 +1,6 @@
 #include "storage/mysql_user_repository.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -113,7 +114,82 @@ std::vector<domain::User> MysqlUserRepository::list() {
                                  users.push_back(read_user(*rows));
                                }
                              });
+  // One more statement for every user's groups, rather than one per user.
+  connection_.with_statement(
+      "SELECT user_id, group_name FROM user_groups ORDER BY user_id, group_name",
+      [&](sql::PreparedStatement& statement) {
+        const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+        while (rows->next()) {
+          const domain::UserId id = rows->getInt64(1);
+          // users is ordered by id (ORDER BY id above).
+          const auto user = std::lower_bound(
+              users.begin(), users.end(), id,
+              [](const domain::User& u, domain::UserId wanted) { return u.id < wanted; });
+          if (user != users.end() && user->id == id) {
+            user->groups.emplace_back(rows->getString(2));
+          }
+        }
+      });
   return users;
+}
+
+std::vector<std::string> MysqlUserRepository::groups_of(domain::UserId id) {
+  std::vector<std::string> groups;
+  connection_.with_statement(
+      "SELECT group_name FROM user_groups WHERE user_id = ? ORDER BY group_name",
+      [&](sql::PreparedStatement& statement) {
+        statement.setInt64(1, id);
+        const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+        while (rows->next()) {
+          groups.emplace_back(rows->getString(1));
+        }
+      });
+  return groups;
+}
+
+bool MysqlUserRepository::add_to_group(domain::UserId id, std::string_view group) {
+  int added = 0;
+  MysqlConnection::Transaction transaction(connection_);
+  // INSERT ... SELECT: no row for a user that does not exist (and no foreign-key error).
+  connection_.with_statement(
+      "INSERT IGNORE INTO user_groups (user_id, group_name) SELECT id, ? FROM users WHERE id = ?",
+      [&](sql::PreparedStatement& statement) {
+        statement.setString(1, std::string(group));
+        statement.setInt64(2, id);
+        added = statement.executeUpdate();
+      });
+  if (added > 0) {
+    refresh_group_list(id);
+  }
+  transaction.commit();
+  return added > 0 || find_by_id(id).has_value();
+}
+
+bool MysqlUserRepository::remove_from_group(domain::UserId id, std::string_view group) {
+  int removed = 0;
+  MysqlConnection::Transaction transaction(connection_);
+  connection_.with_statement("DELETE FROM user_groups WHERE user_id = ? AND group_name = ?",
+                             [&](sql::PreparedStatement& statement) {
+                               statement.setInt64(1, id);
+                               statement.setString(2, std::string(group));
+                               removed = statement.executeUpdate();
+                             });
+  if (removed > 0) {
+    refresh_group_list(id);
+  }
+  transaction.commit();
+  return removed > 0;
+}
+
+void MysqlUserRepository::refresh_group_list(domain::UserId id) {
+  connection_.with_statement(
+      "UPDATE users SET group_list = COALESCE((SELECT GROUP_CONCAT(group_name ORDER BY "
+      "group_name SEPARATOR ',') FROM user_groups WHERE user_id = ?), '') WHERE id = ?",
+      [&](sql::PreparedStatement& statement) {
+        statement.setInt64(1, id);
+        statement.setInt64(2, id);
+        statement.executeUpdate();
+      });
 }
 
 bool MysqlUserRepository::remove(domain::UserId id) {

@@ -17,9 +17,14 @@ class MysqlUserRepository final : public domain::UserRepository {
   domain::UserId add(std::string_view email, std::string_view username,
                      std::string_view password_hash) override;
   std::vector<domain::User> list() override;
+  std::vector<std::string> groups_of(domain::UserId id) override;
+  bool add_to_group(domain::UserId id, std::string_view group) override;
+  bool remove_from_group(domain::UserId id, std::string_view group) override;
   bool remove(domain::UserId id) override;
 
  private:
+  // users.group_list from user_groups, inside the transaction that changed them.
+  void refresh_group_list(domain::UserId id);
   MysqlConnection& connection_;
 };
 

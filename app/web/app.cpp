@@ -23,6 +23,8 @@ std::string_view reason_heading(int status) {
   switch (status) {
     case 400:
       return "Bad Request";
+    case 403:
+      return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
@@ -42,6 +44,9 @@ std::string_view error_message(int status) {
   switch (status) {
     case 400:
       return "The browser (or proxy) sent a request that this server could not understand.";
+    case 403:
+      return "You don't have the permission to access the requested resource. It is either "
+             "read-protected or not readable by the server.";
     case 404:
       return "The requested URL was not found on the server.";
     case 405:
@@ -71,6 +76,22 @@ void add_common_headers(Response& response) {
   response.add_header("X-Content-Type-Options", "nosniff");
   response.add_header("Referrer-Policy", "same-origin");
   response.add_header("Cache-Control", "no-store");
+}
+
+// nginx's auth_request keeps only the first Set-Cookie of the verify answer, and a remember-me
+// restore sets two cookies: each goes in a header of its own, which the snippet turns back into
+// a Set-Cookie for the browser (conf/nginx/authfcgi-protect.conf).
+void name_cookies_for_the_gateway(Response& response) {
+  for (auto& [name, value] : response.headers) {
+    if (name != "Set-Cookie") {
+      continue;
+    }
+    if (value.starts_with(std::string(kSessionCookie) + "=")) {
+      name = "Authfcgi-Set-Session";
+    } else if (value.starts_with(std::string(kRememberCookie) + "=")) {
+      name = "Authfcgi-Set-Remember";
+    }
+  }
 }
 
 std::optional<std::string> cookie_value(const Request& request, std::string_view name) {
@@ -138,6 +159,10 @@ Response App::Impl::route(PageContext& context, const RouteMatch& match) {
       return handlers::logout(context, services_);
     case Route::Secret:
       return handlers::secret(context, deps_.renderer);
+    case Route::Verify:
+      return handlers::verify(context, core_);
+    case Route::Forbidden:
+      return error_page(&context, 403);
   }
   return error_page(&context, 404);
 }
@@ -218,14 +243,20 @@ Response App::Impl::handle(const Request& request) {
         match.route && match.method_allowed &&
         ((*match.route == Route::Login && request.method == "POST") ||
          (*match.route == Route::Logout && handlers::logout_acts(request)));
-    core_.identify(visit,
-                   gives_remember_up ? domain::Restore::No : domain::Restore::FromRememberCookie);
+    // The gateway's verify identifies the browser itself (AuthCore::verify).
+    if (!(match.route && *match.route == Route::Verify)) {
+      core_.identify(visit,
+                     gives_remember_up ? domain::Restore::No : domain::Restore::FromRememberCookie);
+    }
     if (visit.session_cookie() != domain::CookieIntent::Keep ||
         visit.remember.intent != domain::CookieIntent::Keep) {
       identified.emplace(visit);
     }
     response = route(context, match);
     send_cookies(visit, secure_cookies, response);
+    if (match.route && *match.route == Route::Verify) {
+      name_cookies_for_the_gateway(response);
+    }
   } catch (const domain::StorageUnavailable& error) {
     log_line("database unavailable on " + request.method + " " + request.path + ": " +
              error.what());

@@ -17,6 +17,9 @@ struct Request {
   std::map<std::string, std::string> form;
   std::string remote_addr;
   bool is_https = false;
+  // AUTHFCGI_REQUIRE_GROUP: the groups a protected location requires, set by the web server's
+  // configuration (never by a client: client headers arrive as HTTP_*).
+  std::string require_group;
 };
 
 }  // namespace authfcgi::web

@@ -11,11 +11,13 @@ struct RouteEntry {
   bool accepts_post;
 };
 
-constexpr std::array<RouteEntry, 4> kRoutes{{
+constexpr std::array<RouteEntry, 6> kRoutes{{
     {"/", Route::Index, false},
     {"/auth/login", Route::Login, true},
     {"/auth/logout", Route::Logout, true},
     {"/secret", Route::Secret, false},
+    {"/auth/verify", Route::Verify, false},
+    {"/auth/forbidden", Route::Forbidden, false},
 }};
 
 }  // namespace

@@ -6,7 +6,7 @@
 
 namespace authfcgi::web {
 
-enum class Route { Index, Login, Logout, Secret };
+enum class Route { Index, Login, Logout, Secret, Verify, Forbidden };
 
 struct RouteMatch {
   std::optional<Route> route;  // nullopt: no such path (404)

@@ -378,7 +378,9 @@ workers_stop() {
 # nginx, private instance from conf/nginx/authfcgi-local.conf.in
 
 # nginx_start DIR PORT FCGI_SOCKET [FCGI_SOCKET...]: renders DIR/nginx.conf from the template
-# (an upstream with every socket, as for workers on several hosts) and starts it.
+# (an upstream with every socket, as for workers on several hosts) and starts it. The protected
+# places of the template come along; /whoami proxies to the whoami app on 127.0.0.1 at
+# $AUTHFCGI_WHOAMI_PORT (whoami_start), and answers 404 when that is unset.
 nginx_start() {
   local dir="$1" port="$2"
   shift 2
@@ -390,8 +392,15 @@ nginx_start() {
   mkdir -p "$dir/logs" "$dir/tmp"
   local user_line="# not root: the workers run as the current user"
   ((EUID == 0)) && user_line="user root root;  # private instance: workers must reach the socket"
+  local whoami="return 404;  # no whoami app with this instance"
+  if [[ -n "${AUTHFCGI_WHOAMI_PORT:-}" ]]; then
+    [[ "$AUTHFCGI_WHOAMI_PORT" =~ ^[0-9]+$ ]] || af_die "AUTHFCGI_WHOAMI_PORT must be a port number"
+    whoami="proxy_pass http://127.0.0.1:$AUTHFCGI_WHOAMI_PORT;"
+  fi
   sed -e "s|@PORT@|$port|g" -e "s|server unix:@SOCKET@;|$servers|" -e "s|@VARDIR@|$dir|g" \
-    -e "s|@USER_LINE@|$user_line|g" "$template" >"$dir/nginx.conf"
+    -e "s|@USER_LINE@|$user_line|g" -e "s|@CONFDIR@|$AUTHFCGI_REPO/conf/nginx|g" \
+    -e "s|@SITEDIR@|$AUTHFCGI_REPO/conf/local-site|g" -e "s|@WHOAMI@|$whoami|g" \
+    "$template" >"$dir/nginx.conf"
   nginx_start_conf "$dir" "$port" "$dir/nginx.conf"
 }
 
@@ -462,6 +471,44 @@ web_server_stop() {
 }
 
 nginx_stop() { web_server_stop nginx "$1/nginx.pid" "$1/nginx.workers"; }
+
+# ---------------------------------------------------------------------------------------------
+# whoami: the small app behind the gateway's /whoami (scripts/lib/whoami.py), on 127.0.0.1
+
+# whoami_start DIR PORT: starts it (pid file DIR/whoami.pid, log DIR/whoami.log) and waits until
+# it accepts on PORT; whoami_stop DIR stops it.
+whoami_start() {
+  local dir="$1" port="$2" pidfile="$1/whoami.pid" py
+  py="$(command -v /usr/bin/python3 || command -v python3)" || af_die "whoami needs python3"
+  mkdir -p "$dir"
+  if pidfile_alive python3 "$pidfile"; then
+    af_die "whoami for $dir is already running (pid $(pids_from_file "$pidfile" | head -n1))"
+  fi
+  rm -f "$pidfile" # stale, from a crash
+  if port_in_use "$port"; then
+    af_die "port $port on 127.0.0.1 is already in use (whoami)"
+  fi
+  # setsid: a Ctrl-C in the terminal reaches only the script, which stops things in order.
+  setsid "$py" "$AUTHFCGI_REPO/scripts/lib/whoami.py" --port "$port" --pid-file "$pidfile" \
+    </dev/null >>"$dir/whoami.log" 2>&1 &
+  local launched=$! i
+  for ((i = 0; i < 100; i++)); do
+    if [[ -s "$pidfile" ]] && port_in_use "$port"; then
+      return 0
+    fi
+    if ! kill -0 "$launched" 2>/dev/null; then
+      tail -n 20 "$dir/whoami.log" >&2
+      af_die "whoami exited during start-up (log: $dir/whoami.log)"
+    fi
+    sleep 0.1
+  done
+  tail -n 20 "$dir/whoami.log" >&2
+  stop_pids python3 5 "$launched"
+  rm -f "$pidfile"
+  af_die "whoami did not accept on port $port within 10s (log: $dir/whoami.log)"
+}
+
+whoami_stop() { stop_pidfile python3 10 "$1/whoami.pid"; }
 
 # ---------------------------------------------------------------------------------------------
 # Apache httpd (mod_proxy_fcgi), private instance from conf/apache/authfcgi-local.conf.in

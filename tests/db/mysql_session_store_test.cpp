@@ -1,6 +1,10 @@
 #include "storage/mysql_session_store.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
 
 #include "db/db_test_support.h"
 #include "storage/mysql_remember_token_store.h"
@@ -34,6 +38,50 @@ TEST_F(MysqlSessionStoreTest, CreatedSessionFindsItsUser) {
   EXPECT_EQ(user->id, alice_);
   EXPECT_EQ(user->email, "alice@example.com");
   EXPECT_EQ(user->username, "alice");
+}
+
+TEST_F(MysqlSessionStoreTest, FoundUserCarriesItsGroupsSorted) {
+  ASSERT_TRUE(users_.add_to_group(alice_, "staff"));
+  ASSERT_TRUE(users_.add_to_group(alice_, "admins"));
+  ASSERT_TRUE(users_.add_to_group(alice_, "Zeta"));
+  ASSERT_TRUE(users_.add_to_group(bob_, "bobs-only"));
+  sessions_.create(kSidA, alice_, kNow + 3600);
+  const auto user = sessions_.find_user(kSidA, kNow);
+  ASSERT_TRUE(user.has_value());
+  // Byte order, as groups_of sorts: upper case first.
+  EXPECT_THAT(user->groups, ::testing::ElementsAre("Zeta", "admins", "staff"));
+}
+
+TEST_F(MysqlSessionStoreTest, FoundUserWithoutGroupsHasNone) {
+  ASSERT_TRUE(users_.add_to_group(bob_, "admins"));
+  sessions_.create(kSidA, alice_, kNow + 3600);
+  const auto user = sessions_.find_user(kSidA, kNow);
+  ASSERT_TRUE(user.has_value());
+  EXPECT_THAT(user->groups, ::testing::IsEmpty());
+}
+
+TEST_F(MysqlSessionStoreTest, GroupChangesShowOnTheNextLookup) {
+  sessions_.create(kSidA, alice_, kNow + 3600);
+  ASSERT_TRUE(users_.add_to_group(alice_, "admins"));
+  EXPECT_THAT(sessions_.find_user(kSidA, kNow)->groups, ::testing::ElementsAre("admins"));
+  ASSERT_TRUE(users_.remove_from_group(alice_, "admins"));
+  const auto user = sessions_.find_user(kSidA, kNow);
+  ASSERT_TRUE(user.has_value()) << "the session outlives the group change";
+  EXPECT_THAT(user->groups, ::testing::IsEmpty());
+}
+
+TEST_F(MysqlSessionStoreTest, ManyLongGroupsComeBackWhole) {
+  // 40 names of 64 bytes joined are 2599 bytes: more than MySQL's default
+  // group_concat_max_len (1024), which would cut the list short without an error.
+  std::vector<std::string> groups;
+  for (int i = 10; i < 50; ++i) {
+    groups.push_back(std::string(62, 'g') + std::to_string(i));
+    ASSERT_TRUE(users_.add_to_group(alice_, groups.back()));
+  }
+  sessions_.create(kSidA, alice_, kNow + 3600);
+  const auto user = sessions_.find_user(kSidA, kNow);
+  ASSERT_TRUE(user.has_value());
+  EXPECT_EQ(user->groups, groups);
 }
 
 TEST_F(MysqlSessionStoreTest, UnknownSessionIsNotFound) {

@@ -3,17 +3,35 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "db/db_test_support.h"
 #include "domain/errors.h"
+#include "storage/cppconn.h"
 
 namespace authfcgi::storage {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::Field;
+using ::testing::IsEmpty;
 
 class MysqlUserRepositoryTest : public testing::DbTest {
  protected:
+  // Rows of user_groups, counted apart from the repository under test.
+  std::int64_t membership_rows() {
+    std::int64_t count = -1;
+    connection_.with_statement(
+        "SELECT COUNT(*) FROM user_groups", [&](sql::PreparedStatement& statement) {
+          const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+          count = rows->next() ? rows->getInt64(1) : -1;
+        });
+    return count;
+  }
+
   MysqlUserRepository users_{connection_};
 };
 
@@ -137,6 +155,103 @@ TEST_F(MysqlUserRepositoryTest, SqlInjectionStringsAreStoredAndFoundLiterally) {
   EXPECT_EQ(users_.find_by_email(dropper)->id, id2);
   EXPECT_EQ(users_.find_by_email(dropper)->username, "robert\"; --");
   EXPECT_EQ(users_.list().size(), 3U);
+}
+
+TEST_F(MysqlUserRepositoryTest, AddedGroupsAreListedSortedAndRemovedOneByOne) {
+  const auto alice = users_.add("alice@example.com", "alice", "h");
+  EXPECT_THAT(users_.groups_of(alice), IsEmpty());
+  EXPECT_TRUE(users_.add_to_group(alice, "staff"));
+  EXPECT_TRUE(users_.add_to_group(alice, "admins"));
+  EXPECT_TRUE(users_.add_to_group(alice, "ops.team-2_b"));
+  EXPECT_THAT(users_.groups_of(alice), ElementsAre("admins", "ops.team-2_b", "staff"));
+
+  EXPECT_TRUE(users_.remove_from_group(alice, "admins"));
+  EXPECT_THAT(users_.groups_of(alice), ElementsAre("ops.team-2_b", "staff"));
+  EXPECT_FALSE(users_.remove_from_group(alice, "admins")) << "not in the group any more";
+  EXPECT_EQ(membership_rows(), 2);
+}
+
+TEST_F(MysqlUserRepositoryTest, AddingAGroupTheUserHasKeepsOneRowAndReportsTheUserExists) {
+  const auto alice = users_.add("alice@example.com", "alice", "h");
+  ASSERT_TRUE(users_.add_to_group(alice, "admins"));
+  EXPECT_TRUE(users_.add_to_group(alice, "admins"));
+  EXPECT_THAT(users_.groups_of(alice), ElementsAre("admins"));
+  EXPECT_EQ(membership_rows(), 1);
+}
+
+TEST_F(MysqlUserRepositoryTest, GroupsOfOneUserAreNotAnothers) {
+  const auto alice = users_.add("alice@example.com", "alice", "h");
+  const auto bob = users_.add("bob@example.com", "bob", "h");
+  ASSERT_TRUE(users_.add_to_group(alice, "admins"));
+  ASSERT_TRUE(users_.add_to_group(bob, "staff"));
+  EXPECT_FALSE(users_.remove_from_group(bob, "admins"));
+  EXPECT_THAT(users_.groups_of(alice), ElementsAre("admins"));
+  EXPECT_THAT(users_.groups_of(bob), ElementsAre("staff"));
+}
+
+TEST_F(MysqlUserRepositoryTest, GroupNamesCompareByteForByte) {
+  const auto alice = users_.add("alice@example.com", "alice", "h");
+  ASSERT_TRUE(users_.add_to_group(alice, "Admins"));
+  EXPECT_THAT(users_.groups_of(alice), ElementsAre("Admins"));
+  EXPECT_FALSE(users_.remove_from_group(alice, "admins")) << "\"admins\" is another group";
+  EXPECT_FALSE(users_.remove_from_group(alice, "Admins ")) << "no trailing-space padding";
+  EXPECT_TRUE(users_.add_to_group(alice, "admins"));
+  // Binary order: upper case before lower case.
+  EXPECT_THAT(users_.groups_of(alice), ElementsAre("Admins", "admins"));
+  EXPECT_TRUE(users_.remove_from_group(alice, "Admins"));
+  EXPECT_THAT(users_.groups_of(alice), ElementsAre("admins"));
+}
+
+TEST_F(MysqlUserRepositoryTest, AGroupNameOf64CharactersIsKeptWhole) {
+  const auto alice = users_.add("alice@example.com", "alice", "h");
+  const std::string longest = std::string(63, 'g') + "z";
+  ASSERT_TRUE(users_.add_to_group(alice, longest));
+  EXPECT_THAT(users_.groups_of(alice), ElementsAre(longest));
+  EXPECT_TRUE(users_.remove_from_group(alice, longest));
+}
+
+TEST_F(MysqlUserRepositoryTest, AddToGroupForAMissingUserIsFalseAndWritesNothing) {
+  EXPECT_FALSE(users_.add_to_group(424242, "admins"));
+  EXPECT_EQ(membership_rows(), 0);
+  EXPECT_THAT(users_.groups_of(424242), IsEmpty());
+  EXPECT_FALSE(users_.remove_from_group(424242, "admins"));
+}
+
+TEST_F(MysqlUserRepositoryTest, DeletingAUserDeletesItsMemberships) {
+  const auto alice = users_.add("alice@example.com", "alice", "h");
+  const auto bob = users_.add("bob@example.com", "bob", "h");
+  ASSERT_TRUE(users_.add_to_group(alice, "admins"));
+  ASSERT_TRUE(users_.add_to_group(alice, "staff"));
+  ASSERT_TRUE(users_.add_to_group(bob, "staff"));
+  ASSERT_TRUE(users_.remove(alice));
+  EXPECT_EQ(membership_rows(), 1) << "only bob's row is left";
+  EXPECT_THAT(users_.groups_of(alice), IsEmpty());
+  EXPECT_THAT(users_.groups_of(bob), ElementsAre("staff"));
+}
+
+TEST_F(MysqlUserRepositoryTest, ListCarriesEachUsersGroupsSorted) {
+  const auto alice = users_.add("alice@example.com", "alice", "h");
+  const auto bob = users_.add("bob@example.com", "bob", "h");
+  const auto carol = users_.add("carol@example.com", "carol", "h");
+  ASSERT_TRUE(users_.add_to_group(carol, "staff"));
+  ASSERT_TRUE(users_.add_to_group(alice, "staff"));
+  ASSERT_TRUE(users_.add_to_group(alice, "admins"));
+  const auto listed = users_.list();
+  ASSERT_EQ(listed.size(), 3U);
+  EXPECT_EQ(listed[0].id, alice);
+  EXPECT_THAT(listed[0].groups, ElementsAre("admins", "staff"));
+  EXPECT_EQ(listed[1].id, bob);
+  EXPECT_THAT(listed[1].groups, IsEmpty());
+  EXPECT_EQ(listed[2].id, carol);
+  EXPECT_THAT(listed[2].groups, ElementsAre("staff"));
+}
+
+TEST_F(MysqlUserRepositoryTest, GroupNamesAreBoundNotSpliced) {
+  const auto alice = users_.add("alice@example.com", "alice", "h");
+  const std::string hostile = "x' OR '1'='1";
+  ASSERT_TRUE(users_.add_to_group(alice, "admins"));
+  EXPECT_FALSE(users_.remove_from_group(alice, hostile));
+  EXPECT_THAT(users_.groups_of(alice), ElementsAre("admins"));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
     mariadb      one private MariaDB for the whole run (each site has a database of its own)
     site         authfcgi behind nginx, then behind Apache: every test that uses it runs twice
+                 (a module marked `pytest.mark.servers("nginx")` runs behind nginx only); an
+                 nginx site also serves the gateway's /private/, /whoami and /admin/
     nginx_site   the same, behind nginx only (for tests about nginx or the workers alone)
     make_site    a factory for sites with other settings (default throttle limits, short CSRF
                  lifetime, one worker process...), stopped at the end of the test's module
@@ -24,9 +26,16 @@ from browser import Browser
 from stack import LOOSE_THROTTLE, SERVERS, MariaDB, Site, StackError, User, crash_lines, next_number
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "servers(*names): run behind these web servers only")
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "server" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("--server") or list(SERVERS)
+        only = metafunc.definition.get_closest_marker("servers")
+        if only:  # an empty choice is reported as skipped
+            chosen = [s for s in chosen if s in only.args]
         metafunc.parametrize("server", chosen, scope="session")
 
 

@@ -69,19 +69,22 @@ def tail(path: Path, lines: int = 25) -> str:
 
 
 def run_shell(script: Path, function: str, *args: str, timeout: float = 120,
-              stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Runs FUNCTION of the bash library SCRIPT (scripts/lib/*.sh); never raises on its exit."""
+              stdin: str | None = None, env: dict[str, str] | None = None
+              ) -> subprocess.CompletedProcess[str]:
+    """Runs FUNCTION of the bash library SCRIPT (scripts/lib/*.sh), with ENV added to the
+    environment; never raises on its exit."""
     return subprocess.run(["bash", "-c", 'source "$0" && "$@"', str(script), function, *args],
                           input=stdin if stdin is not None else "", capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def shell(function: str, *args: str, service: str, logs: tuple[Path, ...] = (),
-          timeout: float = 120, script: Path = COMMON, log_lines: int = 25) -> str:
+          timeout: float = 120, script: Path = COMMON, log_lines: int = 25,
+          env: dict[str, str] | None = None) -> str:
     """Runs FUNCTION of SCRIPT (scripts/lib/common.sh by default); its stdout, or a StackError
     naming SERVICE with the function's stderr and the tails of LOGS."""
     try:
-        done = run_shell(script, function, *args, timeout=timeout)
+        done = run_shell(script, function, *args, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as e:
         raise StackError(f"{service}: {function} did not finish within {timeout} s") from e
     if done.returncode != 0:
@@ -230,6 +233,21 @@ class Workers:
 
 
 @dataclass
+class Whoami:
+    """scripts/lib/whoami.py on 127.0.0.1:PORT: the app behind the nginx site's /whoami."""
+
+    directory: Path
+    port: int
+
+    def start(self) -> None:
+        shell("whoami_start", str(self.directory), str(self.port), service="whoami",
+              logs=(self.directory / "whoami.log",))
+
+    def stop(self) -> None:
+        shell("whoami_stop", str(self.directory), service="whoami")
+
+
+@dataclass
 class WebServer:
     """A private nginx or Apache (conf/*/authfcgi-local.conf.in) in front of a worker socket;
     nginx may also have an upstream of several (EXTRA_SOCKETS: pools on several hosts)."""
@@ -240,6 +258,7 @@ class WebServer:
     upstream_socket: str
     extra_sockets: tuple[str, ...] = ()
     extra_config: str = ""  # directives for the site: nginx's server block, Apache's server level
+    whoami_port: int = 0  # nginx: the whoami app behind /whoami (0: /whoami answers 404)
 
     @property
     def base(self) -> str:
@@ -260,7 +279,8 @@ class WebServer:
         if self.extra_sockets and self.kind != "nginx":
             raise StackError("only the nginx site takes an upstream of several sockets")
         shell(f"{self.kind}_start", str(self.directory), str(self.port), self.upstream_socket,
-              *self.extra_sockets, service=name, logs=(self.error_log, self.directory / "logs" / "start.log"))
+              *self.extra_sockets, service=name, logs=(self.error_log, self.directory / "logs" / "start.log"),
+              env={"AUTHFCGI_WHOAMI_PORT": str(self.whoami_port) if self.whoami_port else ""})
         if not wait_http(self.base + "/", 30):
             raise StackError(f"{name} on {self.base} does not answer\n"
                              f"--- {self.error_log} ---\n{tail(self.error_log)}")
@@ -327,6 +347,7 @@ class Site:
     db_password: str = field(default_factory=random_password)
     workers: Workers | None = None
     web: WebServer | None = None
+    whoami: Whoami | None = None  # nginx sites: the app behind the protected /whoami
     parts: list = field(default_factory=list)  # what start() and add_*() started, in order
 
     @property
@@ -376,10 +397,13 @@ class Site:
         migrated = self.ctl("db", "migrate")
         if migrated.returncode != 0:
             raise StackError(f"authctl db migrate failed:\n{migrated.stderr}")
+        if self.server == "nginx":  # the gateway's places (/private/, /whoami, /admin/)
+            self.whoami = Whoami(self.directory / "whoami", free_port())
+            self.add(self.whoami)
         self.workers, self.web = self.add_pool(processes=self.processes, name="w")
         return self
 
-    def add(self, part: Workers | WebServer) -> Workers | WebServer:
+    def add(self, part: Workers | WebServer | Whoami) -> Workers | WebServer | Whoami:
         """Starts PART (workers or a web server of this site); Site.stop() stops it."""
         self.parts.append(part)  # before start: a half-started part is stopped too
         part.start()
@@ -396,7 +420,8 @@ class Site:
                           processes, socket_group_for(server))
         self.add(workers)
         web = WebServer(server, self.directory / f"{server}-{name}", free_port(),
-                        workers.socket, extra_config=self.web_config)
+                        workers.socket, extra_config=self.web_config,
+                        whoami_port=self.whoami.port if self.whoami and server == "nginx" else 0)
         self.add(web)
         return workers, web
 

@@ -81,3 +81,89 @@ def test_delete_makes_a_logged_in_user_anonymous_at_once(site, browser, user):
     assert browser.login(user.email, user.password).status_code == 302
     assert site.ctl("user", "delete", "--email", user.email).returncode == 0
     assert is_anonymous(browser.get("/"))
+
+
+# --- groups (the auth gateway's `AUTHFCGI_REQUIRE_GROUP`) ----------------------------------
+
+def listed_groups(site, email: str) -> str:
+    """The GROUPS cell of EMAIL's row in `authctl user list`."""
+    done = site.ctl("user", "list")
+    assert done.returncode == 0, done.stderr
+    header, *rows = done.stdout.splitlines()
+    assert header.split() == ["ID", "EMAIL", "USERNAME", "GROUPS"]
+    for row in rows:
+        cells = row.split()
+        if cells[1] == email:
+            return cells[3]
+    raise AssertionError(f"{email} is not in `authctl user list`")
+
+
+def test_user_add_with_groups_puts_the_user_in_each(site):
+    n = next_number()
+    email = f"grouped{n}@example.com"
+    done = site.ctl("user", "add", "--email", email, "--username", f"grouped{n}",
+                    "--group", "staff", "--group=admins", "--group", "staff",
+                    stdin=OTHER_PASSWORD + "\n")
+    assert done.returncode == 0, done.stderr
+    assert "is in the groups admins, staff" in done.stdout
+    assert listed_groups(site, email) == "admins,staff"
+
+
+@pytest.mark.parametrize("group", ["admins,staff", "two words", "", "g" * 65, "adm\u00efns"])
+def test_user_add_with_a_bad_group_exits_1_and_adds_nobody(site, group):
+    n = next_number()
+    done = site.ctl("user", "add", "--email", f"badgroup{n}@example.com", "--username",
+                    f"badgroup{n}", "--group", "admins", "--group", group,
+                    stdin=OTHER_PASSWORD + "\n")
+    assert done.returncode == 1
+    assert "group: " in done.stderr and "1 to 64 of A-Z a-z 0-9 . _ -" in done.stderr
+    assert f"badgroup{n}" not in site.ctl("user", "list").stdout
+
+
+def test_group_add_and_remove_change_the_list_and_keep_the_user_logged_in(site, browser, user):
+    assert listed_groups(site, user.email) == "-"
+    assert browser.login(user.email, user.password).status_code == 302
+
+    added = site.ctl("group", "add", "--email", user.email.upper(), "admins")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout == (f"authctl: added {user.email} to the group admins; this takes effect "
+                            "on the user's next request\n")
+    assert listed_groups(site, user.email) == "admins"
+
+    again = site.ctl("group", "add", "--email", user.email, "admins")
+    assert again.returncode == 0
+    assert "already in the group admins" in again.stdout
+    assert listed_groups(site, user.email) == "admins"
+
+    # Names are exact: "Admins" is a group of its own.
+    assert site.ctl("group", "add", "--email", user.email, "Admins").returncode == 0
+    assert listed_groups(site, user.email) == "Admins,admins"
+
+    removed = site.ctl("group", "remove", "--email", user.email, "admins")
+    assert removed.returncode == 0, removed.stderr
+    assert "removed" in removed.stdout and "next request" in removed.stdout
+    assert listed_groups(site, user.email) == "Admins"
+
+    not_in = site.ctl("group", "remove", "--email", user.email, "admins")
+    assert not_in.returncode == 2
+    assert f"{user.email} is not in the group admins" in not_in.stderr
+    assert is_logged_in_as(browser.get("/"), user.username), "no group change logs anybody out"
+
+
+@pytest.mark.parametrize("command", ["add", "remove"])
+def test_group_commands_exit_codes(site, user, command):
+    unknown = site.ctl("group", command, "--email", "nobody@example.com", "admins")
+    assert unknown.returncode == 2 and "no user with the email" in unknown.stderr
+    bad_name = site.ctl("group", command, "--email", user.email, "admins,staff")
+    assert bad_name.returncode == 1 and "group: " in bad_name.stderr
+    assert site.ctl("group", command, "--email", user.email).returncode == 1
+    assert site.ctl("group", command, "--email", user.email, "admins", "staff").returncode == 1
+    assert site.ctl("group", command, "admins").returncode == 1
+    assert listed_groups(site, user.email) == "-", "no failed command wrote anything"
+
+
+def test_deleting_a_user_deletes_its_groups(site, user):
+    assert site.ctl("group", "add", "--email", user.email, "admins").returncode == 0
+    [[user_id]] = site.sql(f"SELECT id FROM users WHERE email = '{user.email}'")
+    assert site.ctl("user", "delete", "--email", user.email).returncode == 0
+    assert site.sql(f"SELECT COUNT(*) FROM user_groups WHERE user_id = {int(user_id)}") == [["0"]]

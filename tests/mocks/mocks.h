@@ -23,6 +23,9 @@ class MockUserRepository : public domain::UserRepository {
   MOCK_METHOD(domain::UserId, add, (std::string_view, std::string_view, std::string_view),
               (override));
   MOCK_METHOD(std::vector<domain::User>, list, (), (override));
+  MOCK_METHOD(std::vector<std::string>, groups_of, (domain::UserId), (override));
+  MOCK_METHOD(bool, add_to_group, (domain::UserId, std::string_view), (override));
+  MOCK_METHOD(bool, remove_from_group, (domain::UserId, std::string_view), (override));
   MOCK_METHOD(bool, remove, (domain::UserId), (override));
 };
 

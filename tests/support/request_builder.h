@@ -43,10 +43,15 @@ class RequestBuilder {
     request_.remote_addr = std::move(address);
     return *this;
   }
+  // AUTHFCGI_REQUIRE_GROUP, as a protected location's web server configuration sets it.
+  RequestBuilder& require_group(std::string groups) {
+    request_.require_group = std::move(groups);
+    return *this;
+  }
   [[nodiscard]] web::Request build() const { return request_; }
 
  private:
-  web::Request request_{"GET", "/", {}, {}, {}, {}, "127.0.0.1", false};
+  web::Request request_{"GET", "/", {}, {}, {}, {}, "127.0.0.1", false, {}};
 };
 
 }  // namespace authfcgi::testing

@@ -20,6 +20,9 @@ struct AuthHandlerServices {
 [[nodiscard]] Response home(PageContext& context, view::Renderer& renderer);
 [[nodiscard]] Response secret(PageContext& context, view::Renderer& renderer);
 [[nodiscard]] Response login(PageContext& context, AuthHandlerServices& services);
+// The auth gateway's answer for nginx's auth_request (GET /auth/verify): 200 with Remote-User,
+// Remote-Email and Remote-Groups, 401 with the login page as Location, or 403. No body.
+[[nodiscard]] Response verify(PageContext& context, domain::AuthCore& core);
 [[nodiscard]] Response logout(PageContext& context, AuthHandlerServices& services);
 
 // Whether a request to /auth/logout logs out (a POST, or a GET or HEAD the browser did not

@@ -28,7 +28,7 @@ using ::testing::Return;
 using ::testing::StrictMock;
 using ::testing::Throw;
 
-const domain::User kAnn{7, "ann@example.com", "ann", "$argon2id$old"};
+const domain::User kAnn{7, "ann@example.com", "ann", "$argon2id$old", {}};
 
 class AuthctlTest : public ::testing::Test {
  protected:
@@ -150,6 +150,183 @@ TEST_F(AuthctlTest, AddWhenThePromptFailsIs1WithItsReason) {
   EXPECT_THAT(err_.str(), HasSubstr("the passwords do not match"));
 }
 
+TEST_F(AuthctlTest, AddWithGroupsAddsTheUserThenEachGroupOnce) {
+  InSequence in_order;
+  EXPECT_CALL(users_, find_by_email("ann@example.com")).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(hasher_, hash("correct horse")).WillOnce(Return("$argon2id$new"));
+  EXPECT_CALL(users_, add("ann@example.com", "ann", "$argon2id$new")).WillOnce(Return(42));
+  EXPECT_CALL(users_, add_to_group(42, "admins")).WillOnce(Return(true));
+  EXPECT_CALL(users_, add_to_group(42, "staff")).WillOnce(Return(true));
+  EXPECT_EQ(run({"user", "add", "--email", "ann@example.com", "--group", "staff", "--username",
+                 "ann", "--group=admins", "--group", "staff"}),
+            kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("ann@example.com is in the groups admins, staff"));
+}
+
+TEST_F(AuthctlTest, AddWithABadGroupIs1BeforeAnyLookupOrPrompt) {
+  for (const std::string& group :
+       {std::string(""), std::string(65, 'g'), std::string("a,b"), std::string("two words"),
+        std::string("adm\xc3\xafns"), std::string("x\x1b[2J")}) {
+    err_.str("");
+    EXPECT_EQ(run({"user", "add", "--email", "ann@example.com", "--username", "ann", "--group",
+                   "admins", "--group", group}),
+              kExitUsage)
+        << group;
+    EXPECT_THAT(err_.str(), HasSubstr("authctl: group: ")) << group;
+    EXPECT_THAT(err_.str(), HasSubstr("1 to 64 of A-Z a-z 0-9 . _ -")) << group;
+    EXPECT_THAT(err_.str(), ::testing::Not(HasSubstr("\x1b"))) << "the name is shown escaped";
+  }
+  EXPECT_THAT(prompts_, IsEmpty());
+}
+
+TEST_F(AuthctlTest, AddWithAGroupOf64CharactersIsAccepted) {
+  const std::string group = std::string(61, 'g') + "._-";
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(hasher_, hash(_)).WillOnce(Return("h"));
+  EXPECT_CALL(users_, add(_, _, _)).WillOnce(Return(3));
+  EXPECT_CALL(users_, add_to_group(3, group)).WillOnce(Return(true));
+  EXPECT_EQ(run({"user", "add", "--email", "c@example.com", "--username", "c", "--group", group}),
+            kExitOk);
+}
+
+TEST_F(AuthctlTest, AddWithoutGroupsAddsNoGroup) {
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(hasher_, hash(_)).WillOnce(Return("h"));
+  EXPECT_CALL(users_, add(_, _, _)).WillOnce(Return(3));
+  EXPECT_EQ(run({"user", "add", "--email", "c@example.com", "--username", "c"}), kExitOk);
+  EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr("groups")));
+}
+
+TEST_F(AuthctlTest, AddWhoseUserIsDeletedBeforeItsGroupsIs2) {
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(hasher_, hash(_)).WillOnce(Return("h"));
+  EXPECT_CALL(users_, add(_, _, _)).WillOnce(Return(3));
+  EXPECT_CALL(users_, add_to_group(3, "admins")).WillOnce(Return(false));
+  EXPECT_EQ(
+      run({"user", "add", "--email", "c@example.com", "--username", "c", "--group", "admins"}),
+      kExitNotFound);
+  EXPECT_THAT(err_.str(), HasSubstr("no user with the email c@example.com"));
+}
+
+TEST_F(AuthctlTest, AddWithTheDatabaseDownWhileAddingGroupsIs4) {
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(hasher_, hash(_)).WillOnce(Return("h"));
+  EXPECT_CALL(users_, add(_, _, _)).WillOnce(Return(3));
+  EXPECT_CALL(users_, add_to_group(3, "admins"))
+      .WillOnce(Throw(domain::StorageUnavailable("gone")));
+  EXPECT_EQ(
+      run({"user", "add", "--email", "c@example.com", "--username", "c", "--group", "admins"}),
+      kExitDatabase);
+}
+
+TEST_F(AuthctlTest, GroupAddAddsTheGroupAndSaysWhenItTakesEffect) {
+  EXPECT_CALL(users_, find_by_email("ann@example.com")).WillOnce(Return(kAnn));
+  EXPECT_CALL(users_, groups_of(7)).WillOnce(Return(std::vector<std::string>{"staff"}));
+  EXPECT_CALL(users_, add_to_group(7, "admins")).WillOnce(Return(true));
+  EXPECT_EQ(run({"group", "add", "--email", "Ann@Example.com", "admins"}), kExitOk);
+  EXPECT_EQ(out_.str(),
+            "authctl: added ann@example.com to the group admins; this takes effect on the "
+            "user's next request\n");
+}
+
+TEST_F(AuthctlTest, GroupAddTakesTheGroupBeforeOrAfterTheEmail) {
+  EXPECT_CALL(users_, find_by_email("ann@example.com")).Times(2).WillRepeatedly(Return(kAnn));
+  EXPECT_CALL(users_, groups_of(7)).Times(2).WillRepeatedly(Return(std::vector<std::string>{}));
+  EXPECT_CALL(users_, add_to_group(7, "admins")).WillOnce(Return(true));
+  EXPECT_CALL(users_, add_to_group(7, "--odd")).WillOnce(Return(true));
+  EXPECT_EQ(run({"group", "add", "admins", "--email=ann@example.com"}), kExitOk);
+  // "--" ends the options, for a group whose name starts like one.
+  EXPECT_EQ(run({"group", "add", "--email", "ann@example.com", "--", "--odd"}), kExitOk);
+}
+
+TEST_F(AuthctlTest, GroupAddOfAGroupTheUserHasIs0AndSaysSo) {
+  EXPECT_CALL(users_, find_by_email("ann@example.com")).WillOnce(Return(kAnn));
+  EXPECT_CALL(users_, groups_of(7)).WillOnce(Return(std::vector<std::string>{"admins"}));
+  EXPECT_EQ(run({"group", "add", "--email", "ann@example.com", "admins"}), kExitOk);
+  EXPECT_EQ(out_.str(), "authctl: ann@example.com is already in the group admins\n");
+}
+
+TEST_F(AuthctlTest, GroupAddComparesNamesExactly) {
+  EXPECT_CALL(users_, find_by_email("ann@example.com")).WillOnce(Return(kAnn));
+  EXPECT_CALL(users_, groups_of(7)).WillOnce(Return(std::vector<std::string>{"admins"}));
+  EXPECT_CALL(users_, add_to_group(7, "Admins")).WillOnce(Return(true));
+  EXPECT_EQ(run({"group", "add", "--email", "ann@example.com", "Admins"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("added ann@example.com to the group Admins"));
+}
+
+TEST_F(AuthctlTest, GroupAddOrRemoveForAnUnknownUserIs2) {
+  EXPECT_CALL(users_, find_by_email("nobody@example.com"))
+      .Times(2)
+      .WillRepeatedly(Return(std::nullopt));
+  EXPECT_EQ(run({"group", "add", "--email", "nobody@example.com", "admins"}), kExitNotFound);
+  EXPECT_EQ(run({"group", "remove", "--email", "nobody@example.com", "admins"}), kExitNotFound);
+  EXPECT_EQ(err_.str(),
+            "authctl: no user with the email nobody@example.com\n"
+            "authctl: no user with the email nobody@example.com\n");
+}
+
+TEST_F(AuthctlTest, GroupAddRacingAUserDeleteIs2) {
+  EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(kAnn));
+  EXPECT_CALL(users_, groups_of(7)).WillOnce(Return(std::vector<std::string>{}));
+  EXPECT_CALL(users_, add_to_group(7, "admins")).WillOnce(Return(false));
+  EXPECT_EQ(run({"group", "add", "--email", "ann@example.com", "admins"}), kExitNotFound);
+  EXPECT_THAT(err_.str(), HasSubstr("no user with the email ann@example.com"));
+}
+
+TEST_F(AuthctlTest, GroupCommandsPrintTheEmailEscaped) {
+  // An email may hold any byte above ASCII, a right-to-left override (U+202E) among them.
+  const domain::User odd{9, "ann\xe2\x80\xae@example.com", "odd", "h", {}};
+  EXPECT_CALL(users_, find_by_email(odd.email)).Times(2).WillRepeatedly(Return(odd));
+  EXPECT_CALL(users_, groups_of(9)).WillOnce(Return(std::vector<std::string>{}));
+  EXPECT_CALL(users_, add_to_group(9, "admins")).WillOnce(Return(true));
+  EXPECT_CALL(users_, remove_from_group(9, "staff")).WillOnce(Return(false));
+  EXPECT_EQ(run({"group", "add", "--email", odd.email, "admins"}), kExitOk);
+  EXPECT_EQ(run({"group", "remove", "--email", odd.email, "staff"}), kExitNotFound);
+  EXPECT_THAT(out_.str(), HasSubstr("added ann\\xe2\\x80\\xae@example.com to the group admins"));
+  EXPECT_THAT(err_.str(), HasSubstr("ann\\xe2\\x80\\xae@example.com is not in the group staff"));
+  EXPECT_THAT(out_.str() + err_.str(), ::testing::Not(HasSubstr("\xe2\x80\xae")));
+}
+
+TEST_F(AuthctlTest, GroupRemoveRemovesTheGroupAndSaysWhenItTakesEffect) {
+  EXPECT_CALL(users_, find_by_email("ann@example.com")).WillOnce(Return(kAnn));
+  EXPECT_CALL(users_, remove_from_group(7, "admins")).WillOnce(Return(true));
+  EXPECT_EQ(run({"group", "remove", "--email", "ann@example.com", "admins"}), kExitOk);
+  EXPECT_EQ(out_.str(),
+            "authctl: removed ann@example.com from the group admins; this takes effect on the "
+            "user's next request\n");
+}
+
+TEST_F(AuthctlTest, GroupRemoveOfAGroupTheUserIsNotInIs2) {
+  EXPECT_CALL(users_, find_by_email("ann@example.com")).WillOnce(Return(kAnn));
+  EXPECT_CALL(users_, remove_from_group(7, "admins")).WillOnce(Return(false));
+  EXPECT_EQ(run({"group", "remove", "--email", "ann@example.com", "admins"}), kExitNotFound);
+  EXPECT_EQ(err_.str(), "authctl: ann@example.com is not in the group admins\n");
+  EXPECT_THAT(out_.str(), IsEmpty());
+}
+
+TEST_F(AuthctlTest, GroupWithABadNameOrEmailIs1BeforeAnyLookup) {
+  for (const std::string& group : {std::string(65, 'g'), std::string("admins,staff"),
+                                   std::string("staff "), std::string("")}) {
+    for (const char* command : {"add", "remove"}) {
+      err_.str("");
+      EXPECT_EQ(run({"group", command, "--email", "ann@example.com", group}), kExitUsage)
+          << command << " " << group;
+      EXPECT_THAT(err_.str(), HasSubstr("authctl: group: ")) << group;
+    }
+  }
+  err_.str("");
+  EXPECT_EQ(run({"group", "add", "--email", "not-an-email", "admins"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("email: Invalid email address."));
+}
+
+TEST_F(AuthctlTest, GroupWithTheDatabaseDownIs4) {
+  EXPECT_CALL(users_, find_by_email(_)).Times(2).WillRepeatedly(Return(kAnn));
+  EXPECT_CALL(users_, groups_of(7)).WillOnce(Throw(domain::StorageUnavailable("gone")));
+  EXPECT_CALL(users_, remove_from_group(7, _)).WillOnce(Throw(domain::StorageUnavailable("gone")));
+  EXPECT_EQ(run({"group", "add", "--email", "ann@example.com", "admins"}), kExitDatabase);
+  EXPECT_EQ(run({"group", "remove", "--email", "ann@example.com", "admins"}), kExitDatabase);
+}
+
 TEST_F(AuthctlTest, PasswdChangesTheHashAndRevokesEverySessionAndToken) {
   InSequence in_order;
   EXPECT_CALL(users_, find_by_email("ann@example.com")).WillOnce(Return(kAnn));
@@ -168,15 +345,28 @@ TEST_F(AuthctlTest, PasswdForUnknownEmailIs2) {
   EXPECT_THAT(prompts_, IsEmpty());
 }
 
-TEST_F(AuthctlTest, ListPrintsIdEmailAndUsernameColumns) {
-  EXPECT_CALL(users_, list())
-      .WillOnce(Return(std::vector<domain::User>{kAnn, {12, "bo@example.com", "bo", "h"}}));
+TEST_F(AuthctlTest, ListPrintsIdEmailUsernameAndGroupsColumns) {
+  const domain::User bo{12, "bo@example.com", "bo", "h", {"admins", "staff"}};
+  EXPECT_CALL(users_, list()).WillOnce(Return(std::vector<domain::User>{kAnn, bo}));
   EXPECT_EQ(run({"user", "list"}), kExitOk);
   EXPECT_EQ(out_.str(),
-            "ID  EMAIL            USERNAME\n"
-            "7   ann@example.com  ann\n"
-            "12  bo@example.com   bo\n");
+            "ID  EMAIL            USERNAME  GROUPS\n"
+            "7   ann@example.com  ann       -\n"
+            "12  bo@example.com   bo        admins,staff\n");
   EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr("argon2id")));
+}
+
+TEST_F(AuthctlTest, ListAlignsColumnsByCharactersNotBytes) {
+  // "jos\u00e9" is 5 bytes but 4 characters wide, like "jose".
+  EXPECT_CALL(users_, list())
+      .WillOnce(
+          Return(std::vector<domain::User>{{1, "jos\xc3\xa9@example.com", "jos\xc3\xa9", "h", {}},
+                                           {2, "jose@example.com", "jose", "h", {}}}));
+  EXPECT_EQ(run({"user", "list"}), kExitOk);
+  EXPECT_EQ(out_.str(),
+            "ID  EMAIL             USERNAME  GROUPS\n"
+            "1   jos\xc3\xa9@example.com  jos\xc3\xa9      -\n"
+            "2   jose@example.com  jose      -\n");
 }
 
 TEST_F(AuthctlTest, DeleteRemovesTheUser) {
@@ -234,6 +424,17 @@ TEST_F(AuthctlTest, UsageErrorsAre1AndTouchNothing) {
       {"user", "add", "--email", "a@example.com"},
       {"user", "add", "--username", "a"},
       {"user", "add", "--email", "a@example.com", "--username", "a", "--admin", "yes"},
+      {"user", "add", "--email", "a@example.com", "--username", "a", "--group"},
+      {"user", "add", "--email", "a@example.com", "--username", "a", "admins"},
+      {"user", "passwd", "--email", "a@example.com", "--group", "admins"},
+      {"group"},
+      {"group", "list"},
+      {"group", "add", "--email", "a@example.com"},
+      {"group", "add", "admins"},
+      {"group", "add", "--email", "a@example.com", "admins", "staff"},
+      {"group", "add", "--email", "a@example.com", "--group", "admins"},
+      {"group", "remove", "--email", "a@example.com"},
+      {"group", "remove", "--email", "a@example.com", "--", "admins", "staff"},
       {"user", "passwd", "--email"},
       {"user", "passwd", "--email", "a@example.com", "--email", "b@example.com"},
       {"user", "list", "extra"},
@@ -315,6 +516,10 @@ TEST_F(AuthctlTest, HelpDocumentsTheExitCodes) {
   out_.str("");
   EXPECT_EQ(run({"help"}), kExitOk);
   EXPECT_THAT(out_.str(), HasSubstr("user logout-everywhere"));
+  EXPECT_THAT(out_.str(), HasSubstr("user add --email E --username U [--group G]..."));
+  EXPECT_THAT(out_.str(), HasSubstr("group add --email E G"));
+  EXPECT_THAT(out_.str(), HasSubstr("group remove --email E G"));
+  EXPECT_THAT(out_.str(), HasSubstr("1 to 64 of A-Z a-z 0-9 . _ -"));
 }
 
 }  // namespace

@@ -31,13 +31,13 @@ constexpr std::int64_t kYear = 365 * 24 * 3600;
 class AuthCoreTest : public ::testing::Test {
  protected:
   AuthCoreTest() {
-    const User ann{kAnn, "ann@example.com", "ann", "ann-hash"};
+    const User ann{kAnn, "ann@example.com", "ann", "ann-hash", {}};
     ON_CALL(users_, find_by_email("ann@example.com")).WillByDefault(Return(ann));
     ON_CALL(users_, find_by_id(kAnn)).WillByDefault(Return(ann));
     ON_CALL(users_, update_password_hash(kAnn, _)).WillByDefault(Return(true));
     ON_CALL(hasher_, verify("ann-hash", "corn")).WillByDefault(Return(true));
     ON_CALL(hasher_, hash(_)).WillByDefault(Return("new-hash"));
-    sessions_.users[kAnn] = CurrentUser{kAnn, "ann@example.com", "ann"};
+    sessions_.users[kAnn] = CurrentUser{kAnn, "ann@example.com", "ann", {}, true};
   }
 
   Visit visit(std::optional<std::string> remember_cookie, SessionState session = {}) {
@@ -360,6 +360,85 @@ TEST_F(DeviceMarkerTest, AKilledMarkerIsReplacedByANewOne) {
   EXPECT_NE(markers[0].id, "ann-laptop");
   EXPECT_EQ(throttle_.failures_of({ThrottleScope::Device, "ann@example.com", {}, "ann-laptop"}), 5U)
       << "the dead marker stays dead: a copy of the old cookie gets nothing";
+}
+
+}  // namespace
+}  // namespace authfcgi::domain
+
+namespace authfcgi::domain {
+namespace {
+
+class GatewayTest : public AuthCoreTest {
+ protected:
+  // A browser logged in by password (with remember-me if asked): its session cookie state and
+  // remember cookie.
+  std::pair<SessionState, std::string> logged_in(RememberChoice remember = RememberChoice::No) {
+    Visit login = visit(std::nullopt);
+    EXPECT_EQ(core_.log_in(login, "ann@example.com", "corn", remember).result,
+              LoginResult::Success);
+    return {login.session, login.remember.value};
+  }
+};
+
+TEST_F(GatewayTest, ALoggedInUserInAnyRequiredGroupIsAllowed) {
+  sessions_.users[kAnn].groups = {"admins", "staff"};
+  auto [session, remember] = logged_in();
+  Visit request = visit(std::nullopt, session);
+  const GatewayAnswer answer = core_.verify(request, "ops,staff", "/admin/");
+  EXPECT_EQ(answer.result, GatewayResult::Allowed);
+  ASSERT_TRUE(request.user);
+  EXPECT_EQ(request.user->username, "ann");
+  EXPECT_EQ(request.user->groups, (std::vector<std::string>{"admins", "staff"}));
+}
+
+TEST_F(GatewayTest, AUserWithoutTheGroupIsForbidden) {
+  auto [session, remember] = logged_in();
+  Visit request = visit(std::nullopt, session);
+  EXPECT_EQ(core_.verify(request, "admins", "/admin/").result, GatewayResult::Forbidden);
+}
+
+TEST_F(GatewayTest, AnUnconfirmedUserIsForbiddenEvenWithoutAGroup) {
+  sessions_.users[kAnn].email_confirmed = false;
+  auto [session, remember] = logged_in();
+  Visit request = visit(std::nullopt, session);
+  EXPECT_EQ(core_.verify(request, "", "/private/").result, GatewayResult::Forbidden);
+}
+
+TEST_F(GatewayTest, AnAnonymousBrowserIsSentToTheLoginPageWithTheUriAsNext) {
+  Visit request = visit(std::nullopt);
+  const GatewayAnswer answer = core_.verify(request, "", "/private/report.html?q=1");
+  EXPECT_EQ(answer.result, GatewayResult::Anonymous);
+  EXPECT_EQ(answer.login_location, "/auth/login?next=%2Fprivate%2Freport.html%3Fq%3D1");
+}
+
+TEST_F(GatewayTest, ALoggedOutSessionIsAnonymousAtOnce) {
+  auto [session, remember] = logged_in();
+  Visit logout = visit(std::nullopt, session);
+  core_.identify(logout, Restore::No);
+  core_.log_out(logout);
+  Visit request = visit(std::nullopt, session);
+  EXPECT_EQ(core_.verify(request, "", "/private/").result, GatewayResult::Anonymous);
+}
+
+TEST_F(GatewayTest, ARememberedBrowserIsRestoredWithItsGroupsAndGetsTheRotatedCookies) {
+  auto [session, remember] = logged_in(RememberChoice::Yes);
+  ON_CALL(users_, groups_of(kAnn)).WillByDefault(Return(std::vector<std::string>{"admins"}));
+  clock_.advance(3600);
+  Visit request = visit(remember);  // the browser was closed: no session cookie
+  EXPECT_EQ(core_.verify(request, "admins", "/admin/").result, GatewayResult::Allowed);
+  EXPECT_EQ(request.session_cookie(), CookieIntent::Set);
+  ASSERT_EQ(request.remember.intent, CookieIntent::Set);
+  EXPECT_NE(request.remember.value, remember);
+}
+
+TEST_F(GatewayTest, VerifyNeverChecksAPassword) {
+  auto [session, remember] = logged_in();
+  ::testing::Mock::VerifyAndClearExpectations(&hasher_);
+  EXPECT_CALL(hasher_, verify(_, _)).Times(0);
+  Visit request = visit(std::nullopt, session);
+  static_cast<void>(core_.verify(request, "", "/private/"));
+  Visit anonymous = visit(std::nullopt);
+  static_cast<void>(core_.verify(anonymous, "", "/private/"));
 }
 
 }  // namespace

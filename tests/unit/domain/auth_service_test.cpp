@@ -71,7 +71,7 @@ class AuthServiceTest : public ::testing::Test {
   crypto::SodiumTokenCrypto token_crypto_{keys_, random_};
   LoginThrottle throttle_{store_, random_, clock_, ThrottleSettings{}};
   std::unique_ptr<AuthService> service_;
-  User paul_{7, "paul@example.com", "john", "real-hash"};
+  User paul_{7, "paul@example.com", "john", "real-hash", {}};
 };
 
 TEST(DummyHash, IsOneHashOfAPasswordNoAccountHas) {

@@ -64,7 +64,7 @@ TEST(SessionLifecycle, EverySessionAndLoginDrawsNewSecrets) {
 
 TEST(SessionLifecycle, AUserHoldsAtMostAHundredSessionsAndANewOneEndsTheOldest) {
   testing::FakeSessionStore store;
-  store.users[7] = CurrentUser{7, "ann@example.com", "ann"};
+  store.users[7] = CurrentUser{7, "ann@example.com", "ann", {}, true};
   const crypto::SodiumRandomSource random;  // 101 distinct session ids
   const crypto::KeyRing keys{kSecret, {}};
   const crypto::SodiumTokenCrypto token_crypto{keys, random};
@@ -89,7 +89,7 @@ TEST(SessionLifecycle, AUserHoldsAtMostAHundredSessionsAndANewOneEndsTheOldest) 
 
 TEST(SessionLifecycle, LogoutRemovesTheRowAndKeepsFlashes) {
   testing::FakeSessionStore store;
-  store.users[7] = CurrentUser{7, "ann@example.com", "ann"};
+  store.users[7] = CurrentUser{7, "ann@example.com", "ann", {}, true};
   const testing::FakeRandomSource random;
   const crypto::KeyRing keys{kSecret, {}};
   const crypto::SodiumTokenCrypto token_crypto{keys, random};

@@ -66,6 +66,20 @@ TEST(RequestReader, GetWithQueryGivesPathAndDecodedQuery) {
   EXPECT_TRUE(request.form.empty());
 }
 
+TEST(RequestReader, TheRequiredGroupComesFromTheServersParamNeverFromAClientHeader) {
+  OwnedParams params = get("/auth/verify");
+  params["AUTHFCGI_REQUIRE_GROUP"] = "admins,staff";
+  EXPECT_EQ(request_of(read_request(params, "")).require_group, "admins,staff");
+  OwnedParams forged = get("/auth/verify");
+  forged["AUTHFCGI_REQUIRE_GROUP"] = "admins";
+  forged["HTTP_AUTHFCGI_REQUIRE_GROUP"] = "";  // a client's "Authfcgi-Require-Group:" header
+  forged["HTTP_X_ORIGINAL_URI"] = "/admin/";
+  const auto result = read_request(forged, "");
+  const auto& request = request_of(result);
+  EXPECT_EQ(request.require_group, "admins");
+  EXPECT_EQ(request.headers.at("x-original-uri"), "/admin/");
+}
+
 TEST(RequestReader, WithoutRequestUriUsesTheCgiPieces) {
   OwnedParams params{{"REQUEST_METHOD", "GET"},
                      {"SCRIPT_NAME", "/auth"},

@@ -37,7 +37,7 @@ class AppTest : public ::testing::Test {
  protected:
   AppTest() {
     app_ = std::make_unique<App>(dependencies(hasher_, keys_, token_crypto_));
-    sessions_.users[7] = domain::CurrentUser{7, "paul@example.com", "john"};
+    sessions_.users[7] = domain::CurrentUser{7, "paul@example.com", "john", {}, true};
     EXPECT_CALL(events_, record(_)).Times(AnyNumber());
   }
 
@@ -114,7 +114,7 @@ class AppTest : public ::testing::Test {
   view::Renderer renderer_{AUTHFCGI_SOURCE_DIR "/templates"};
   std::unique_ptr<App> app_;
   CookieJar jar_;
-  domain::User paul_{7, "paul@example.com", "john", "paul-hash"};
+  domain::User paul_{7, "paul@example.com", "john", "paul-hash", {}};
   std::string stored_sid_hash_;
 };
 
@@ -574,6 +574,78 @@ TEST_F(AppTest, ATamperedDeviceCookieIsAnUntrustedBrowserNotAnError) {
     throttle_.rows.push_back({account, "guess", false, clock_.now(), clock_.now() + 3600});
   }
   EXPECT_EQ(send(login_post("paul@example.com", "corn")).status, 429);
+}
+
+TEST_F(AppTest, VerifyAnswersALoggedInUserWithTheRemoteHeadersAndNoBody) {
+  sessions_.users[7].groups = {"admins", "staff"};
+  log_in_paul(login_post("paul@example.com", "corn"));
+  const auto response = send(RequestBuilder()
+                                 .get("/auth/verify")
+                                 .header("x-original-uri", "/admin/")
+                                 .require_group("admins"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("Remote-User"), "john");
+  EXPECT_EQ(response.header("Remote-Email"), "paul@example.com");
+  EXPECT_EQ(response.header("Remote-Groups"), "admins,staff");
+  EXPECT_TRUE(response.body.empty());
+  EXPECT_EQ(response.header("Cache-Control"), "no-store");
+}
+
+TEST_F(AppTest, VerifySendsAnAnonymousBrowserToTheLoginPageWithTheUriAsNext) {
+  const auto response = send(
+      RequestBuilder().get("/auth/verify").header("x-original-uri", "/private/a.html?x=1&y=2"));
+  EXPECT_EQ(response.status, 401);
+  // The URI as the browser sent it (nginx's $request_uri), encoded as a query value.
+  EXPECT_EQ(response.header("Location"), "/auth/login?next=%2Fprivate%2Fa.html%3Fx%3D1%26y%3D2");
+  EXPECT_TRUE(response.header("Remote-User").empty());
+  EXPECT_TRUE(response.headers_named("Set-Cookie").empty()) << "an anonymous verify costs nothing";
+}
+
+TEST_F(AppTest, VerifyDropsAnUnsafeUriFromNextByTheLoginFormsRule) {
+  for (const char* uri : {"//evil.example/", "/%2F%2Fevil.example", "/a%20b"}) {
+    const auto response = send(RequestBuilder().get("/auth/verify").header("x-original-uri", uri));
+    EXPECT_EQ(response.status, 401);
+    EXPECT_EQ(response.header("Location"), "/auth/login") << uri;
+  }
+}
+
+TEST_F(AppTest, VerifyForbidsAUserWithoutTheGroupAndTheForbiddenPageSays403) {
+  log_in_paul(login_post("paul@example.com", "corn"));
+  const auto response = send(RequestBuilder()
+                                 .get("/auth/verify")
+                                 .header("x-original-uri", "/admin/")
+                                 .require_group("admins, staff"));
+  EXPECT_EQ(response.status, 403);
+  EXPECT_TRUE(response.header("Remote-User").empty());
+  const auto page = send(RequestBuilder().get("/auth/forbidden"));
+  EXPECT_EQ(page.status, 403);
+  EXPECT_THAT(page.body, HasSubstr("Forbidden"));
+  EXPECT_THAT(page.body, HasSubstr(R"(href="/auth/logout">Log Out<)")) << "the same layout";
+}
+
+TEST_F(AppTest, VerifyRestoresARememberedBrowserAndHandsBothCookiesToTheGateway) {
+  log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
+  jar_.erase("session");  // the browser was closed
+  EXPECT_CALL(users_, find_by_id(7)).WillOnce(Return(paul_));
+  EXPECT_CALL(users_, groups_of(7)).WillOnce(Return(std::vector<std::string>{"admins"}));
+  const auto response = app_->handle([&] {
+    Request request =
+        RequestBuilder().get("/auth/verify").header("x-original-uri", "/admin/").build();
+    jar_.apply(request);
+    return request;
+  }());
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("Remote-Groups"), "admins");
+  // One header per cookie: nginx's auth_request would keep only the first Set-Cookie.
+  EXPECT_TRUE(response.headers_named("Set-Cookie").empty());
+  EXPECT_THAT(std::string(response.header("Authfcgi-Set-Session")), HasSubstr("session="));
+  EXPECT_THAT(std::string(response.header("Authfcgi-Set-Remember")), HasSubstr("remember_token="));
+}
+
+TEST_F(AppTest, VerifyOnlyAnswersGetAndHead) {
+  const auto response = send(RequestBuilder().post("/auth/verify"));
+  EXPECT_EQ(response.status, 405);
+  EXPECT_EQ(response.header("Allow"), "GET, HEAD");
 }
 
 TEST_F(AppTest, SessionsSurviveASecretRotation) {
