@@ -74,7 +74,10 @@ void AuthCore::identify(Visit& visit, Restore restore) {
 void AuthCore::restore_from_token(Visit& visit, const User& user, const RememberResult& token) {
   // Tokens rotate on use. The new session and token are written before the old token is
   // claimed, so a failure on the way leaves the browser's token unused (it simply tries again)
-  // rather than used without a successor, which would later read as theft.
+  // rather than used without a successor, which would later read as theft. The user's groups
+  // (which a session row brings with it) are read first of all, for the same reason.
+  CurrentUser restored = current_user(user);
+  restored.groups = users_.groups_of(user.id);
   SessionState session = visit.session;
   sessions_.log_in(session, user.id, visit.now);
   std::string successor = remember_.issue(user.id, visit.now);
@@ -88,7 +91,7 @@ void AuthCore::restore_from_token(Visit& visit, const User& user, const Remember
   remember_.bound(user.id, visit.now);
   visit.session = std::move(session);
   visit.remember = {CookieIntent::Set, std::move(successor)};
-  visit.user = current_user(user);
+  visit.user = std::move(restored);
   record(AuthEventKind::RememberTokenUsed, visit, user.email);
 }
 
@@ -186,10 +189,6 @@ GatewayAnswer AuthCore::verify(Visit& visit, std::string_view required_groups,
   identify(visit, Restore::FromRememberCookie);
   if (!visit.user) {
     return {GatewayResult::Anonymous, login_location(original_uri)};
-  }
-  if (visit.remember.intent == CookieIntent::Set) {
-    // Restored from a remember token: the user was loaded without the session row's join.
-    visit.user->groups = users_.groups_of(visit.user->id);
   }
   return {passes(*visit.user, required_groups) ? GatewayResult::Allowed : GatewayResult::Forbidden,
           {}};

@@ -38,6 +38,9 @@ class AppTest : public ::testing::Test {
   AppTest() {
     app_ = std::make_unique<App>(dependencies(hasher_, keys_, token_crypto_));
     sessions_.users[7] = domain::CurrentUser{7, "paul@example.com", "john", {}, true};
+    // A remember-me restore reads the user's groups; paul has none unless a test says so.
+    ON_CALL(users_, groups_of(7)).WillByDefault(Return(std::vector<std::string>{}));
+    EXPECT_CALL(users_, groups_of(7)).Times(AnyNumber());
     EXPECT_CALL(events_, record(_)).Times(AnyNumber());
   }
 
