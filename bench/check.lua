@@ -5,7 +5,8 @@
 -- KIND: "body" (EXPECT is a plain substring of the body), "pattern" (a Lua pattern the body
 -- must match) or "location" (the Location header must equal EXPECT). SESSIONS_FILE, when
 -- given, has one line per session: a Cookie header value, then optionally a TAB and an
--- application/x-www-form-urlencoded body; requests take the lines round-robin.
+-- application/x-www-form-urlencoded body; requests take the lines round-robin. A line that
+-- starts with "Authorization: " sends that header instead of a Cookie (nginx auth_basic).
 -- A response with another status or without the expected text is a mismatch. done() prints
 -- one "BENCH key=value ..." line (all threads summed) for scripts/bench to parse.
 
@@ -49,7 +50,10 @@ function init(args)
   end
   for _, session in ipairs(sessions) do
     local headers = {}
-    if session.cookie and session.cookie ~= "" then
+    local authorization = session.cookie and session.cookie:match("^Authorization: (.*)$")
+    if authorization then
+      headers["Authorization"] = authorization
+    elseif session.cookie and session.cookie ~= "" then
       headers["Cookie"] = session.cookie
     end
     if session.body then

@@ -127,7 +127,15 @@ ReadResult parse_request(const Params& params, std::string_view body, const Requ
   }
 
   std::string_view query;
-  if (!uri.empty()) {
+  if (params.get("FCGI_ROLE") == "AUTHORIZER") {
+    // mod_authnz_fcgi asks about the protected request itself (its method and URI, no body):
+    // it becomes the gateway's verify, with that URI as nginx's snippet would pass it. The URI
+    // is the protected site's business: it is not parsed, and only a safe one becomes `next`.
+    request.gateway = web::GatewayCall::Authorizer;
+    request.method = "GET";
+    request.path = "/auth/verify";
+    request.headers.insert_or_assign("x-original-uri", std::string(uri));
+  } else if (!uri.empty()) {
     auto question = uri.find('?');
     request.path = std::string(uri.substr(0, question));
     query = question == std::string_view::npos ? std::string_view{} : uri.substr(question + 1);
@@ -153,7 +161,7 @@ ReadResult parse_request(const Params& params, std::string_view body, const Requ
     request.cookies = std::move(*cookies);
   }
 
-  if (request.method == "POST") {
+  if (request.method == "POST" && request.gateway != web::GatewayCall::Authorizer) {
     auto form = web::parse_form_body(params.get("CONTENT_TYPE"), body);
     if (!form) {
       return kBadRequest;
@@ -163,6 +171,10 @@ ReadResult parse_request(const Params& params, std::string_view body, const Requ
 
   request.remote_addr = std::string(params.get("REMOTE_ADDR"));
   request.require_group = std::string(params.get("AUTHFCGI_REQUIRE_GROUP"));
+  if (request.gateway == web::GatewayCall::None &&
+      params.get("AUTHFCGI_GATEWAY") == "auth_request") {
+    request.gateway = web::GatewayCall::AuthRequest;
+  }
   auto https = params.get("HTTPS");
   request.is_https = util::iequals_ascii(https, "on") || https == "1";
   return request;
@@ -172,6 +184,11 @@ ReadResult parse_request(const Params& params, std::string_view body, const Requ
 
 ReadResult read_request(const Params& params, const BodySource& read_body,
                         const RequestLimits& limits) {
+  // An authorizer gets no body (the body belongs to the protected request): reading one that a
+  // CONTENT_LENGTH announced would wait for ever.
+  if (params.get("FCGI_ROLE") == "AUTHORIZER") {
+    return parse_request(params, {}, limits);
+  }
   const auto length = announced_body_length(params, limits);
   if (const auto* status = std::get_if<int>(&length)) {
     return *status;

@@ -1,8 +1,10 @@
 #include "fcgi/server.h"
 
+#include <arpa/inet.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -104,6 +106,29 @@ int open_listen_socket(const ServerOptions& options) {
   return fd;
 }
 
+// An authorizer listener is TCP (mod_authnz_fcgi has no unix sockets); anyone who can reach
+// it can ask who holds a session cookie, so it belongs on loopback. Said once at start.
+void warn_unless_loopback(int fd) {
+  sockaddr_storage address{};
+  socklen_t size = sizeof address;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+    return;
+  }
+  bool loopback = true;
+  if (address.ss_family == AF_INET) {
+    const auto* ipv4 = reinterpret_cast<const sockaddr_in*>(&address);
+    loopback = (ntohl(ipv4->sin_addr.s_addr) >> 24U) == 127U;
+  } else if (address.ss_family == AF_INET6) {
+    const auto* ipv6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    loopback = IN6_IS_ADDR_LOOPBACK(&ipv6->sin6_addr) != 0;
+  }
+  if (!loopback) {
+    log_line(
+        "warning: the AUTHORIZER listener is not on a loopback address; bind it to 127.0.0.1 "
+        "(docs/deployment.md, Apache)");
+  }
+}
+
 void check_listening(int fd, const ServerOptions& options) {
   int accepting = 0;
   socklen_t size = sizeof accepting;
@@ -165,15 +190,39 @@ web::Response answer(FCGX_Request& request, const Params& params, const WorkerHa
   return safe_reject(handlers, 500);
 }
 
-void serve_one(FCGX_Request& request, const WorkerHandlers& handlers, const RequestLimits& limits) {
+std::string_view role_name(FastcgiRole role) {
+  return role == FastcgiRole::Authorizer ? "AUTHORIZER" : "RESPONDER";
+}
+
+// A request in a role this listener does not answer: refused before anything reads it.
+web::Response wrong_role(std::string_view requested, FastcgiRole role) {
+  log_line("refused a FastCGI " + std::string(requested.empty() ? "unknown" : requested) +
+           " request: this listener answers " + std::string(role_name(role)) + " requests only");
+  web::Response response;
+  response.status = 403;
+  response.add_header("Content-Type", "text/plain; charset=utf-8");
+  response.add_header("Cache-Control", "no-store");
+  response.body = "This authfcgi listener answers FastCGI " + std::string(role_name(role)) +
+                  " requests only.\n";
+  return response;
+}
+
+void serve_one(FCGX_Request& request, const WorkerHandlers& handlers, const RequestLimits& limits,
+               FastcgiRole role) {
   const auto params = params_from_envp(request.envp);
+  const auto requested = params.get("FCGI_ROLE");
+  if (requested != role_name(role)) {
+    write_response(request.out, wrong_role(requested, role), IncludeBody::Yes);
+    return;
+  }
   const auto response = answer(request, params, handlers, limits);
-  const bool is_head = params.get("REQUEST_METHOD") == "HEAD";
+  // An authorizer's answer to a HEAD is still read whole: its body is what the browser gets.
+  const bool is_head = role == FastcgiRole::Responder && params.get("REQUEST_METHOD") == "HEAD";
   write_response(request.out, response, is_head ? IncludeBody::No : IncludeBody::Yes);
 }
 
 void worker_loop(int listen_fd, StopState& state, const HandlerFactory& factory,
-                 const RequestLimits& limits) {
+                 const RequestLimits& limits, FastcgiRole role) {
   WorkerHandlers handlers;
   try {
     handlers = factory();
@@ -265,7 +314,7 @@ void worker_loop(int listen_fd, StopState& state, const HandlerFactory& factory,
       }
       continue;
     }
-    serve_one(request, handlers, limits);
+    serve_one(request, handlers, limits, role);
     FCGX_Finish_r(&request);
     served_since_wait = true;
     state.trim_pending.store(true, std::memory_order_relaxed);
@@ -297,6 +346,9 @@ int Server::run() {
   const UniqueFd owned_listen(options_.listen.empty() ? -1 : listen_fd);
   check_listening(listen_fd, options_);
   make_non_blocking(listen_fd);
+  if (options_.role == FastcgiRole::Authorizer) {
+    warn_unless_loopback(listen_fd);
+  }
 
   const int event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (event_fd < 0) {
@@ -330,10 +382,12 @@ int Server::run() {
   std::vector<std::thread> workers;
   workers.reserve(thread_count);
   for (unsigned i = 0; i < thread_count; ++i) {
-    workers.emplace_back([&, listen_fd] { worker_loop(listen_fd, state, factory_, limits); });
+    workers.emplace_back(
+        [&, listen_fd] { worker_loop(listen_fd, state, factory_, limits, options_.role); });
   }
   log_line("listening on " + (options_.listen.empty() ? std::string("fd 0") : options_.listen) +
-           ", " + std::to_string(thread_count) + " threads");
+           ", " + std::to_string(thread_count) + " threads, FastCGI " +
+           std::string(role_name(options_.role)) + " requests");
 
   for (auto& worker : workers) {
     worker.join();

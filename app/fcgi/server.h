@@ -19,8 +19,15 @@ struct WorkerHandlers {
 // connection, a renderer) is used by that thread only.
 using HandlerFactory = std::function<WorkerHandlers()>;
 
+// The FastCGI role a worker's listener answers; requests in the other role get a 403.
+// Apache's mod_authnz_fcgi can reach workers over TCP only, where any local user can connect:
+// a listener for it answers AUTHORIZER requests only, so nobody can log in through it with a
+// REMOTE_ADDR of their choosing.
+enum class FastcgiRole { Responder, Authorizer };
+
 struct ServerOptions {
   std::string listen;  // empty: the socket on fd 0 (spawn-fcgi); else a path or host:port
+  FastcgiRole role = FastcgiRole::Responder;
   unsigned threads = 4;
   int backlog = 128;
   std::size_t max_body_bytes = 64 * 1024;

@@ -41,18 +41,22 @@ constexpr int kExitRuntime = 1;
 
 constexpr std::string_view kUsage =
     "usage: authfcgi [--config PATH] [--socket PATH|HOST:PORT] [--threads N]\n"
+    "                [--role responder|authorizer]\n"
     "\n"
     "A FastCGI worker. Without --socket (or `listen` in the configuration) it serves the\n"
     "listening socket on fd 0, as spawn-fcgi hands it over.\n"
     "  --config PATH   the configuration file (default: $AUTHFCGI_CONFIG)\n"
     "  --socket ADDR   listen on a unix socket path or HOST:PORT instead\n"
     "  --threads N     worker threads (default: `threads` in the configuration)\n"
+    "  --role ROLE     the FastCGI requests this listener answers: responder (the site,\n"
+    "                  default) or authorizer (Apache's mod_authnz_fcgi, on 127.0.0.1:PORT)\n"
     "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n";
 
 struct Arguments {
   std::optional<std::string> config_path;
   std::optional<std::string> socket;
   std::optional<unsigned> threads;
+  fcgi::FastcgiRole role = fcgi::FastcgiRole::Responder;
   bool help = false;
 };
 
@@ -80,7 +84,7 @@ std::optional<Arguments> parse_arguments(const std::vector<std::string>& args) {
       parsed.help = true;
       continue;
     }
-    if (name != "--config" && name != "--socket" && name != "--threads") {
+    if (name != "--config" && name != "--socket" && name != "--threads" && name != "--role") {
       std::cerr << "authfcgi: unknown argument '" << arg << "'\n" << kUsage;
       return std::nullopt;
     }
@@ -95,6 +99,13 @@ std::optional<Arguments> parse_arguments(const std::vector<std::string>& args) {
       parsed.config_path = *value;
     } else if (name == "--socket") {
       parsed.socket = *value;
+    } else if (name == "--role") {
+      if (*value != "responder" && *value != "authorizer") {
+        std::cerr << "authfcgi: --role is responder or authorizer\n";
+        return std::nullopt;
+      }
+      parsed.role =
+          *value == "authorizer" ? fcgi::FastcgiRole::Authorizer : fcgi::FastcgiRole::Responder;
     } else {
       parsed.threads = parse_threads(*value);
       if (!parsed.threads) {
@@ -201,6 +212,7 @@ int run(const std::vector<std::string>& args) {
   fcgi::ServerOptions options;
   options.listen = config.listen;
   options.threads = config.threads;
+  options.role = arguments->role;
   fcgi::Server server(options, [&config, &shared, &renderer]() {
     auto context = std::make_shared<WorkerContext>(config, shared, *renderer);
     return fcgi::WorkerHandlers{

@@ -1,5 +1,7 @@
 #include "util/utf8.h"
 
+#include <cstdint>
+
 namespace authfcgi::util {
 
 bool is_valid_utf8(std::string_view text) {
@@ -54,6 +56,36 @@ bool is_valid_utf8(std::string_view text) {
     i += length;
   }
   return true;
+}
+
+std::string html_as_ascii(std::string_view html) {
+  std::string out;
+  out.reserve(html.size());
+  std::size_t i = 0;
+  while (i < html.size()) {
+    const auto lead = static_cast<unsigned char>(html[i]);
+    if (lead < 0x80) {
+      out += static_cast<char>(lead);
+      ++i;
+      continue;
+    }
+    // The length the lead byte announces; the sequence is taken only when it is well formed.
+    const std::size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    std::uint32_t code_point = 0xFFFD;
+    std::size_t used = 1;
+    if (i + length <= html.size() && is_valid_utf8(html.substr(i, length))) {
+      code_point = length == 2 ? lead & 0x1FU : length == 3 ? lead & 0x0FU : lead & 0x07U;
+      for (std::size_t k = 1; k < length; ++k) {
+        code_point = (code_point << 6U) | (static_cast<unsigned char>(html[i + k]) & 0x3FU);
+      }
+      used = length;
+    }
+    out += "&#";
+    out += std::to_string(code_point);
+    out += ';';
+    i += used;
+  }
+  return out;
 }
 
 }  // namespace authfcgi::util

@@ -7,6 +7,7 @@
 
 #include "domain/auth_core.h"
 #include "domain/errors.h"
+#include "util/utf8.h"
 #include "web/cookie.h"
 #include "web/cookie_names.h"
 #include "web/csrf.h"
@@ -94,6 +95,35 @@ void name_cookies_for_the_gateway(Response& response) {
   }
 }
 
+// Apache's mod_authnz_fcgi after a 200 moves the Variable-* headers into the request's
+// environment (REMOTE_USER for UserExpr, REMOTE_EMAIL, REMOTE_GROUPS) and sends every other
+// header to the browser with the protected page: only the cookies of a remember-me restore
+// belong there. Anonymous browsers get the redirect to the login page from the authorizer itself.
+Response for_the_authorizer(Response response) {
+  if (response.status == 401) {
+    response.status = 302;
+    return response;
+  }
+  if (response.status != 200) {
+    // Apache sends this body as its own error page, labelled ISO-8859-1 whatever we say.
+    response.body = util::html_as_ascii(response.body);
+    return response;
+  }
+  Response allowed;
+  for (auto& [name, value] : response.headers) {
+    if (name == "Remote-User") {
+      allowed.add_header("Variable-REMOTE_USER", std::move(value));
+    } else if (name == "Remote-Email") {
+      allowed.add_header("Variable-REMOTE_EMAIL", std::move(value));
+    } else if (name == "Remote-Groups") {
+      allowed.add_header("Variable-REMOTE_GROUPS", std::move(value));
+    } else if (name == "Set-Cookie") {
+      allowed.add_header(name, std::move(value));
+    }
+  }
+  return allowed;
+}
+
 std::optional<std::string> cookie_value(const Request& request, std::string_view name) {
   const auto found = request.cookies.find(std::string(name));
   if (found == request.cookies.end()) {
@@ -142,7 +172,11 @@ domain::SessionState App::Impl::load_session(const Request& request, std::int64_
 }
 
 Response App::Impl::route(PageContext& context, const RouteMatch& match) {
-  if (!match.route) {
+  // nginx marks /auth/verify `internal`; behind any server only the gateway's own call reaches
+  // it (a browser sent there would spend its remember token on a response whose cookies it
+  // never stores).
+  if (!match.route ||
+      (*match.route == Route::Verify && context.request.gateway == GatewayCall::None)) {
     return error_page(&context, 404);
   }
   if (!match.method_allowed) {
@@ -159,8 +193,14 @@ Response App::Impl::route(PageContext& context, const RouteMatch& match) {
       return handlers::logout(context, services_);
     case Route::Secret:
       return handlers::secret(context, deps_.renderer);
-    case Route::Verify:
-      return handlers::verify(context, core_);
+    case Route::Verify: {
+      Response response = handlers::verify(context, core_);
+      // nginx shows /auth/forbidden itself (error_page); Apache shows the authorizer's body.
+      if (response.status == 403 && context.request.gateway == GatewayCall::Authorizer) {
+        return error_page(&context, 403);
+      }
+      return response;
+    }
     case Route::Forbidden:
       return error_page(&context, 403);
   }
@@ -254,7 +294,8 @@ Response App::Impl::handle(const Request& request) {
     }
     response = route(context, match);
     send_cookies(visit, secure_cookies, response);
-    if (match.route && *match.route == Route::Verify) {
+    if (match.route && *match.route == Route::Verify &&
+        request.gateway == GatewayCall::AuthRequest) {
       name_cookies_for_the_gateway(response);
     }
   } catch (const domain::StorageUnavailable& error) {
@@ -267,6 +308,12 @@ Response App::Impl::handle(const Request& request) {
     log_line("internal error on " + request.method + " " + request.path + ": " + error.what());
     response = error_page(nullptr, 500);
     send_identified_cookies();
+  }
+  if (request.gateway == GatewayCall::Authorizer) {
+    response = for_the_authorizer(std::move(response));
+    if (response.status == 200) {
+      return response;
+    }
   }
   // HEAD keeps the GET's body: the response writer sends its length and leaves it out.
   add_common_headers(response);

@@ -319,30 +319,38 @@ random_hex() {
 # ---------------------------------------------------------------------------------------------
 # FastCGI workers (spawn-fcgi)
 
-# workers_start SOCKET PIDFILE LOGFILE PROCESSES AUTHFCGI CONFIG [SOCKET_GROUP]
+# workers_start SOCKET PIDFILE LOGFILE PROCESSES AUTHFCGI CONFIG [SOCKET_GROUP [ROLE]]
 # Starts PROCESSES worker processes sharing one listening socket; PIDFILE lists them all.
 # The socket has mode 0660; SOCKET_GROUP (honoured as root only, as spawn-fcgi -G) lets a web
 # server running as another user (Apache's www-data children, see web_server_group) connect.
+# SOCKET may be 127.0.0.1:PORT instead (TCP, for Apache's authorizer); ROLE is the FastCGI role
+# the workers answer (authfcgi --role): responder (default) or authorizer.
 workers_start() {
   local sock="$1" pidfile="$2" log="$3" n="$4" bin="$5" conf="$6" group="${7:-}"
+  local role="${8:-responder}"
   [[ -x "$bin" ]] || af_die "no worker executable at $bin (build first)"
   if pidfile_alive "$(basename "$bin")" "$pidfile"; then
     af_die "workers are already running (pid file $pidfile)"
   fi
   # A stale socket from a crash: spawn-fcgi replaces it when nothing listens on it.
   rm -f "$pidfile"
-  af_log "Starting $n authfcgi worker processes on $sock"
-  local mode=0660 owner=()
-  if [[ -n "$group" ]] && ((EUID == 0)); then
-    owner=(-G "$group")
+  af_log "Starting $n authfcgi worker processes on $sock ($role)"
+  local listen=()
+  if [[ "$sock" =~ ^(127\.[0-9.]+):([0-9]+)$ ]]; then
+    listen=(-a "${BASH_REMATCH[1]}" -p "${BASH_REMATCH[2]}")
+  else
+    listen=(-s "$sock" -M 0660)
+    if [[ -n "$group" ]] && ((EUID == 0)); then
+      listen+=(-G "$group")
+    fi
   fi
   printf '=== %s starting %s worker process(es)\n' "$(date '+%F %T')" "$n" >>"$log"
   # spawn-fcgi forks the workers, writes every pid to PIDFILE and exits. It points the workers'
   # stderr at /dev/null, so each goes through sh, which sends stderr to LOG and then execs the
   # worker (same pid, so PIDFILE stays right).
   # shellcheck disable=SC2016,SC2094 # $0..$2 are expanded by that sh; LOG is only appended to
-  if ! setsid -w spawn-fcgi -s "$sock" -M "$mode" "${owner[@]}" -F "$n" -P "$pidfile" -- \
-    /bin/sh -c 'exec "$0" --config "$1" 2>>"$2"' "$bin" "$conf" "$log" \
+  if ! setsid -w spawn-fcgi "${listen[@]}" -F "$n" -P "$pidfile" -- \
+    /bin/sh -c 'exec "$0" --config "$1" --role "$3" 2>>"$2"' "$bin" "$conf" "$log" "$role" \
     </dev/null >>"$log" 2>&1; then
     log_since_marker "$log" | tail -n 20 >&2
     stop_pidfile "$(basename "$bin")" 5 "$pidfile"
@@ -371,7 +379,9 @@ log_since_marker() {
 workers_stop() {
   local sock="$1" pidfile="$2" name="${3:-authfcgi}"
   stop_pidfile "$name" 20 "$pidfile"
-  rm -f "$sock"
+  if [[ "$sock" == */* ]]; then
+    rm -f "$sock"
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -397,7 +407,14 @@ nginx_start() {
     [[ "$AUTHFCGI_WHOAMI_PORT" =~ ^[0-9]+$ ]] || af_die "AUTHFCGI_WHOAMI_PORT must be a port number"
     whoami="proxy_pass http://127.0.0.1:$AUTHFCGI_WHOAMI_PORT;"
   fi
-  sed -e "s|@PORT@|$port|g" -e "s|server unix:@SOCKET@;|$servers|" -e "s|@VARDIR@|$dir|g" \
+  # AUTHFCGI_NGINX_EXTRA: a file of directives for the server block (scripts/bench's places).
+  local extra=/dev/null
+  if [[ -n "${AUTHFCGI_NGINX_EXTRA:-}" ]]; then
+    [[ -f "$AUTHFCGI_NGINX_EXTRA" ]] || af_die "no file $AUTHFCGI_NGINX_EXTRA (AUTHFCGI_NGINX_EXTRA)"
+    extra="$AUTHFCGI_NGINX_EXTRA"
+  fi
+  sed -e "/^ *@EXTRA@$/{r $extra" -e "d}" \
+    -e "s|@PORT@|$port|g" -e "s|server unix:@SOCKET@;|$servers|" -e "s|@VARDIR@|$dir|g" \
     -e "s|@USER_LINE@|$user_line|g" -e "s|@CONFDIR@|$AUTHFCGI_REPO/conf/nginx|g" \
     -e "s|@SITEDIR@|$AUTHFCGI_REPO/conf/local-site|g" -e "s|@WHOAMI@|$whoami|g" \
     "$template" >"$dir/nginx.conf"
@@ -538,14 +555,22 @@ web_server_group() {
   return 0
 }
 
-# apache_start DIR PORT FCGI_SOCKET: renders DIR/apache.conf, starts Apache (it daemonizes and
-# writes DIR/apache.pid) and waits until it accepts on 127.0.0.1:PORT. As root, the children
+# apache_start DIR PORT FCGI_SOCKET [AUTHORIZER]: renders DIR/apache.conf, starts Apache (it
+# daemonizes and writes DIR/apache.pid) and waits until it accepts on 127.0.0.1:PORT. The
+# gateway's places ask the authorizer workers at AUTHORIZER (127.0.0.1:PORT; without one they
+# answer 500); /whoami proxies to $AUTHFCGI_WHOAMI_PORT (whoami_start), else 404. As root, the children
 # run as $AUTHFCGI_APACHE_USER, so the worker socket must be reachable by that user: start the
 # workers with SOCKET_GROUP "$(web_server_group apache)" and keep the socket's directories
 # searchable; this is checked here, with a clear error, before Apache starts.
 apache_start() {
-  local dir="$1" port="$2" fsock="$3"
+  local dir="$1" port="$2" fsock="$3" authorizer="${4:-127.0.0.1:9}"
   local template="$AUTHFCGI_REPO/conf/apache/authfcgi-local.conf.in"
+  [[ "$authorizer" =~ ^127\.[0-9.]+:[0-9]+$ ]] || af_die "the authorizer must be 127.x.x.x:PORT"
+  local whoami='ProxyPass "/whoami" "!"  # no whoami app with this instance: 404'
+  if [[ -n "${AUTHFCGI_WHOAMI_PORT:-}" ]]; then
+    [[ "$AUTHFCGI_WHOAMI_PORT" =~ ^[0-9]+$ ]] || af_die "AUTHFCGI_WHOAMI_PORT must be a port number"
+    whoami="ProxyPass \"/whoami\" \"http://127.0.0.1:$AUTHFCGI_WHOAMI_PORT/whoami\" timeout=30"
+  fi
   local conf="$dir/apache.conf" pidfile="$dir/apache.pid" bin name stale=()
   [[ -f "$template" ]] || af_die "missing $template"
   bin="$(apache_bin)" || af_die "Apache httpd (apache2) is not installed"
@@ -563,6 +588,11 @@ apache_start() {
     af_die "port $port on 127.0.0.1 is already in use (set AUTHFCGI_PORT to another port)"
   fi
   mkdir -p "$dir/logs" "$dir/run" "$dir/lock"
+  # The static places, copied where the children (www-data when started as root) may read them
+  # whatever the permissions of the checkout.
+  rm -rf "$dir/site"
+  cp -R "$AUTHFCGI_REPO/conf/local-site" "$dir/site"
+  chmod -R a+rX "$dir/site"
   local user_lines="# not root: the children run as the current user"
   if ((EUID == 0)); then
     user_lines="User $AUTHFCGI_APACHE_USER\nGroup $AUTHFCGI_APACHE_GROUP"
@@ -577,6 +607,8 @@ apache_start() {
   fi
   sed -e "s|@PORT@|$port|g" -e "s|@SOCKET@|$fsock|g" -e "s|@VARDIR@|$dir|g" \
     -e "s|@MODULES@|$AUTHFCGI_APACHE_MODULES|g" -e "s|@USER_LINES@|$user_lines|g" \
+    -e "s|@AUTHORIZER@|$authorizer|g" -e "s|@CONFDIR@|$AUTHFCGI_REPO/conf/apache|g" \
+    -e "s|@SITEDIR@|$dir/site|g" -e "s|@WHOAMI@|$whoami|g" \
     "$template" >"$conf"
   if ! "$bin" -t -f "$conf" >>"$dir/logs/start.log" 2>&1; then
     cat "$dir/logs/start.log" >&2

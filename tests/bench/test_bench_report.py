@@ -350,3 +350,30 @@ def test_the_report_command_writes_the_file_and_keeps_its_notes(tmp_path, capsys
     assert written == performance_md(EXPECTED_FULL_REPORT, "") + "\n## Notes\nkept\n"
     assert "old figures" not in written
     assert f"Report written to {output}" in capsys.readouterr().err
+
+
+GATEWAY_ROUNDS = {
+    "U6": [(50000, 0.2, 2.0, 250000, 0, (0, 400, 0, 700))] * 3,
+    "B6": [(600, 27, 29, 3000, 0, (0, 1800, 0, 1850))] * 3,
+    "S6": [(7500, 1.7, 8.0, 37500, 0, (270, 230, 250, 860)),
+           (7000, 1.8, 9.0, 35000, 0, (270, 230, 250, 860)),
+           (7300, 1.7, 8.5, 36500, 0, (270, 230, 250, 860))],
+}
+
+
+@pytest.mark.parametrize("s6_rps, result", [(7300, "PASS"), (7000, "MISS"), (1700, "MISS")])
+def test_the_gateway_row_judges_s6_against_s2_and_against_auth_basic(tmp_path, s6_rps, result):
+    rounds = {**ROUNDS, **GATEWAY_ROUNDS,
+              "S6": [(s6_rps, 1.7, 8.0, 36500, 0, (270, 230, 250, 860))] * 3}
+    report = render_report(Bench.load(write_raw(tmp_path, META + "bcrypt_cost=5\n", rounds)))
+    row = next(line for line in report.splitlines() if line.startswith("| S6 "))
+    # S2's median is 7960: 7300 is 0.92 of it, 7000 only 0.88; 1700 is under 3 x B6's 600.
+    assert f"≥ 0.90 × S2 (is {s6_rps / 7960:.2f}), ≥ 3.00 × B6 (is {s6_rps / 600:.2f})" in row
+    assert row.endswith(f"| {result} |")
+    assert "| B6 GET the same file behind nginx auth_basic (htpasswd -B, bcrypt cost 5) |" in report
+    assert report.index("| S5 ") < report.index("| U6 ") < report.index("| B6 ") < report.index("| S6 ")
+
+
+def test_a_report_without_the_gateway_runs_leaves_their_rows_out(tmp_path):
+    report = render_report(Bench.load(write_raw(tmp_path)))
+    assert "| U6 " not in report and "| S6 " not in report

@@ -2,8 +2,9 @@
 
     mariadb      one private MariaDB for the whole run (each site has a database of its own)
     site         authfcgi behind nginx, then behind Apache: every test that uses it runs twice
-                 (a module marked `pytest.mark.servers("nginx")` runs behind nginx only); an
-                 nginx site also serves the gateway's /private/, /whoami and /admin/
+                 (a module or test marked `pytest.mark.servers("nginx")` runs behind nginx
+                 only); a site also serves the gateway's /private/, /whoami and /admin/ (behind
+                 Apache through authorizer workers on a loopback port)
     nginx_site   the same, behind nginx only (for tests about nginx or the workers alone)
     make_site    a factory for sites with other settings (default throttle limits, short CSRF
                  lifetime, one worker process...), stopped at the end of the test's module

@@ -200,7 +200,8 @@ class MariaDB:
 
 @dataclass
 class Workers:
-    """PROCESSES authfcgi processes started by spawn-fcgi on one unix socket."""
+    """PROCESSES authfcgi processes started by spawn-fcgi on one unix socket (or on
+    127.0.0.1:PORT, for Apache's authorizer), answering FastCGI requests in ROLE."""
 
     binary: Path
     config: Path
@@ -208,6 +209,7 @@ class Workers:
     directory: Path
     processes: int = 2
     socket_group: str = ""
+    role: str = "responder"
 
     @property
     def pidfile(self) -> Path:
@@ -220,7 +222,7 @@ class Workers:
     def start(self) -> None:
         shell("workers_start", self.socket, str(self.pidfile), str(self.log),
               str(self.processes), str(self.binary), str(self.config), self.socket_group,
-              service="authfcgi workers (spawn-fcgi)", logs=(self.log,))
+              self.role, service="authfcgi workers (spawn-fcgi)", logs=(self.log,))
 
     def stop(self) -> None:
         shell("workers_stop", self.socket, str(self.pidfile), service="authfcgi workers")
@@ -234,7 +236,7 @@ class Workers:
 
 @dataclass
 class Whoami:
-    """scripts/lib/whoami.py on 127.0.0.1:PORT: the app behind the nginx site's /whoami."""
+    """scripts/lib/whoami.py on 127.0.0.1:PORT: the app behind the site's /whoami."""
 
     directory: Path
     port: int
@@ -258,7 +260,8 @@ class WebServer:
     upstream_socket: str
     extra_sockets: tuple[str, ...] = ()
     extra_config: str = ""  # directives for the site: nginx's server block, Apache's server level
-    whoami_port: int = 0  # nginx: the whoami app behind /whoami (0: /whoami answers 404)
+    whoami_port: int = 0  # the whoami app behind /whoami (0: /whoami answers 404)
+    authorizer: str = ""  # Apache: the authorizer workers' 127.0.0.1:PORT for the gateway
 
     @property
     def base(self) -> str:
@@ -278,8 +281,9 @@ class WebServer:
         name = "nginx" if self.kind == "nginx" else "Apache"
         if self.extra_sockets and self.kind != "nginx":
             raise StackError("only the nginx site takes an upstream of several sockets")
+        after = (self.authorizer,) if self.kind == "apache" and self.authorizer else ()
         shell(f"{self.kind}_start", str(self.directory), str(self.port), self.upstream_socket,
-              *self.extra_sockets, service=name, logs=(self.error_log, self.directory / "logs" / "start.log"),
+              *self.extra_sockets, *after, service=name, logs=(self.error_log, self.directory / "logs" / "start.log"),
               env={"AUTHFCGI_WHOAMI_PORT": str(self.whoami_port) if self.whoami_port else ""})
         if not wait_http(self.base + "/", 30):
             raise StackError(f"{name} on {self.base} does not answer\n"
@@ -347,7 +351,8 @@ class Site:
     db_password: str = field(default_factory=random_password)
     workers: Workers | None = None
     web: WebServer | None = None
-    whoami: Whoami | None = None  # nginx sites: the app behind the protected /whoami
+    whoami: Whoami | None = None  # the app behind the protected /whoami
+    authorizer: Workers | None = None  # Apache sites: the gateway's authorizer workers
     parts: list = field(default_factory=list)  # what start() and add_*() started, in order
 
     @property
@@ -397,9 +402,14 @@ class Site:
         migrated = self.ctl("db", "migrate")
         if migrated.returncode != 0:
             raise StackError(f"authctl db migrate failed:\n{migrated.stderr}")
-        if self.server == "nginx":  # the gateway's places (/private/, /whoami, /admin/)
-            self.whoami = Whoami(self.directory / "whoami", free_port())
-            self.add(self.whoami)
+        # The gateway's places (/private/, /whoami, /admin/): the app behind /whoami, and behind
+        # Apache one worker process in the FastCGI authorizer role on a loopback port.
+        self.whoami = Whoami(self.directory / "whoami", free_port())
+        self.add(self.whoami)
+        if self.server == "apache":
+            self.authorizer = Workers(self.authfcgi, self.config, f"127.0.0.1:{free_port()}",
+                                      self.directory, 1, role="authorizer")
+            self.add(self.authorizer)
         self.workers, self.web = self.add_pool(processes=self.processes, name="w")
         return self
 
@@ -421,7 +431,8 @@ class Site:
         self.add(workers)
         web = WebServer(server, self.directory / f"{server}-{name}", free_port(),
                         workers.socket, extra_config=self.web_config,
-                        whoami_port=self.whoami.port if self.whoami and server == "nginx" else 0)
+                        whoami_port=self.whoami.port if self.whoami else 0,
+                        authorizer=self.authorizer.socket if self.authorizer else "")
         self.add(web)
         return workers, web
 

@@ -1,27 +1,26 @@
-"""The auth gateway behind nginx: other places on the same server guarded by authfcgi's login
-through auth_request and the snippets conf/nginx/authfcgi-gateway.conf and
-authfcgi-protect.conf, as the local site serves them (SPEC "Guarding other sites"):
+"""The auth gateway: other places on the same server guarded by authfcgi's login, as the local
+site serves them (SPEC "Guarding other sites"), behind nginx (auth_request and the snippets
+conf/nginx/authfcgi-gateway.conf, authfcgi-protect.conf) and behind Apache (mod_authnz_fcgi
+calling workers in the FastCGI AUTHORIZER role over TCP, conf/apache/authfcgi-gateway.conf,
+authfcgi-protect.conf):
 
     /private/   static pages, any logged-in user
     /whoami     a proxied app (scripts/lib/whoami.py) that tells which Remote-* headers and how
                 many body bytes it received
     /admin/     static pages, group admins only
-
-These tests run behind nginx only for now: Apache comes with the FastCGI authorizer
-(mod_authnz_fcgi), and with it these same tests behind Apache.
 """
 
 from __future__ import annotations
 
 import time
+import urllib.parse
 
 import pytest
 import requests
 
+import fcgi_client
 from browser import Browser, login_path, plain_session, raw_get, set_cookies
 from stack import LOOSE_THROTTLE
-
-pytestmark = pytest.mark.servers("nginx")
 
 PRIVATE_TEXT = "This page is protected by authfcgi"
 ADMIN_TEXT = "requires the group <code>admins</code>"
@@ -170,6 +169,7 @@ def underscores_site(make_site, server):
         }""")
 
 
+@pytest.mark.servers("nginx")
 def test_with_underscores_in_headers_on_remote_user_spellings_still_never_reach_the_app(
         underscores_site):
     user = underscores_site.new_user()
@@ -182,6 +182,7 @@ def test_with_underscores_in_headers_on_remote_user_spellings_still_never_reach_
     assert answer.header("Location") == login_path("/private/index.html")
 
 
+@pytest.mark.servers("nginx")
 def test_the_worker_takes_the_first_of_two_params_of_one_name(underscores_site):
     # The verify location relies on it: its REQUEST_URI and REQUEST_METHOD come before
     # fastcgi_params' copies of the protected request's.
@@ -280,7 +281,8 @@ def test_a_remembered_browser_refused_by_a_group_still_keeps_its_new_cookies(sit
 def test_a_remembered_browser_gets_through_a_directory_index(site, user):
     # nginx's index module would redirect /private/ to /private/index.html internally, and the
     # auth subrequest would run again with the cookies the first run exchanged: anonymous, the
-    # new cookies lost. The local site serves directories with try_files instead.
+    # new cookies lost. The local nginx site serves directories with try_files instead; Apache
+    # asks the authorizer once for the directory and its index.
     b = logged_in(site, user, remember=True)
     b.restart()
     page = b.get("/private/")
@@ -289,3 +291,56 @@ def test_a_remembered_browser_gets_through_a_directory_index(site, user):
     assert b.get("/whoami").status_code == 200
     b.restart()
     assert b.get("/private/index.html").status_code == 200, "the token the browser kept works"
+
+
+# --- Apache's authorizer listener ------------------------------------------------------------
+def authorizer_address(site) -> tuple[str, int]:
+    assert site.authorizer is not None, "an Apache site has authorizer workers"
+    host, port = site.authorizer.socket.rsplit(":", 1)
+    return host, int(port)
+
+
+@pytest.mark.servers("apache")
+def test_nobody_logs_in_through_the_authorizer_port(site, user):
+    # Any local user can connect to a TCP port. A login sent there in the RESPONDER role, with a
+    # REMOTE_ADDR of the sender's choosing, is refused before anything reads it.
+    form = urllib.parse.urlencode({"email": user.email, "password": user.password}).encode()
+    status, headers, body = fcgi_client.request(authorizer_address(site), "RESPONDER", {
+        "REQUEST_METHOD": "POST", "REQUEST_URI": "/auth/login", "REMOTE_ADDR": "203.0.113.9",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(form)),
+    }, form)
+    assert status == 403 and b"AUTHORIZER requests only" in body
+    assert "Set-Cookie" not in headers
+    assert "203.0.113.9" not in site.authorizer.log_text(), "no login attempt was made"
+    # A GET of any page there is refused the same way.
+    status, _, _ = fcgi_client.request(authorizer_address(site), "RESPONDER", {
+        "REQUEST_METHOD": "GET", "REQUEST_URI": "/", "REMOTE_ADDR": "127.0.0.1"})
+    assert status == 403
+
+
+@pytest.mark.servers("apache")
+def test_the_authorizer_answers_with_variables_only(site, user):
+    b = logged_in(site, user)
+    cookie = f"session={b.cookie('session')}"
+    status, headers, body = fcgi_client.request(authorizer_address(site), "AUTHORIZER", {
+        "REQUEST_METHOD": "GET", "REQUEST_URI": "/private/", "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_COOKIE": cookie})
+    assert status == 200 and body == b""
+    # Apache moves Variable-* into the environment and sends every other header to the browser.
+    assert {name for name in headers if name != "Content-Length"} == {
+        "Variable-REMOTE_USER", "Variable-REMOTE_EMAIL", "Variable-REMOTE_GROUPS"}
+    assert headers["Variable-REMOTE_USER"] == user.username
+    # The site's own socket does not answer authorizer requests.
+    status, _, _ = fcgi_client.request(site.workers.socket, "AUTHORIZER", {
+        "REQUEST_METHOD": "GET", "REQUEST_URI": "/private/", "HTTP_COOKIE": cookie})
+    assert status == 403
+
+
+@pytest.mark.servers("apache")
+def test_the_authorizer_listens_on_loopback_only(site):
+    host, port = authorizer_address(site)
+    assert host.startswith("127.")
+    listening = [line.split() for line in open("/proc/net/tcp").read().splitlines()[1:]]
+    local = {line[1] for line in listening if line[3] == "0A"}  # state LISTEN
+    assert f"0100007F:{port:04X}" in local, "bound to 127.0.0.1"
+    assert f"00000000:{port:04X}" not in local, "not to every address"

@@ -22,7 +22,8 @@ DOC = Path("/usr/share/doc/authfcgi")
 EXAMPLES = DOC / "examples"
 UNIT_DIR = Path("/usr/lib/systemd/system")
 UNITS = ("authfcgi.socket", "authfcgi.service", "authfcgi@.service",
-         "authfcgi-spawn-fcgi.service")
+         "authfcgi-spawn-fcgi.service", "authfcgi-authorizer.socket",
+         "authfcgi-authorizer.service")
 BINARIES = ("authfcgi", "authctl")
 # Everything the package puts on the machine: the purge must take all of it away, and an
 # authfcgi installed by hand there would be overwritten, then deleted.

@@ -48,6 +48,11 @@ class RequestBuilder {
     request_.require_group = std::move(groups);
     return *this;
   }
+  // The gateway's call, as nginx's snippet or Apache's authorizer marks it.
+  RequestBuilder& gateway(web::GatewayCall call = web::GatewayCall::AuthRequest) {
+    request_.gateway = call;
+    return *this;
+  }
   [[nodiscard]] web::Request build() const { return request_; }
 
  private:

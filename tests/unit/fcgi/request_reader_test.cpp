@@ -80,6 +80,36 @@ TEST(RequestReader, TheRequiredGroupComesFromTheServersParamNeverFromAClientHead
   EXPECT_EQ(request.headers.at("x-original-uri"), "/admin/");
 }
 
+TEST(RequestReader, OnlyTheServersParamMarksNginxsAuthSubrequest) {
+  OwnedParams params = get("/auth/verify");
+  EXPECT_EQ(request_of(read_request(params, "")).gateway, web::GatewayCall::None);
+  params["HTTP_AUTHFCGI_GATEWAY"] = "auth_request";  // a client's header
+  EXPECT_EQ(request_of(read_request(params, "")).gateway, web::GatewayCall::None);
+  params["AUTHFCGI_GATEWAY"] = "auth_request";
+  EXPECT_EQ(request_of(read_request(params, "")).gateway, web::GatewayCall::AuthRequest);
+}
+
+TEST(RequestReader, AnAuthorizerRequestBecomesTheGatewaysVerifyOfTheProtectedUri) {
+  OwnedParams params = post("/private/upload?x=%zz", "application/x-www-form-urlencoded", 9);
+  params["FCGI_ROLE"] = "AUTHORIZER";
+  params["HTTP_X_ORIGINAL_URI"] = "/elsewhere";  // a client's header
+  params["AUTHFCGI_REQUIRE_GROUP"] = "admins";
+  bool body_read = false;
+  const auto result = read_request(params, [&](std::size_t) -> std::optional<std::string> {
+    body_read = true;  // the body belongs to the protected request and never comes
+    return std::nullopt;
+  });
+  ASSERT_EQ(status_of(result), 0) << "the protected site's query is not ours to refuse";
+  const auto& request = request_of(result);
+  EXPECT_FALSE(body_read);
+  EXPECT_EQ(request.gateway, web::GatewayCall::Authorizer);
+  EXPECT_EQ(request.method, "GET");
+  EXPECT_EQ(request.path, "/auth/verify");
+  EXPECT_EQ(request.headers.at("x-original-uri"), "/private/upload?x=%zz");
+  EXPECT_EQ(request.require_group, "admins");
+  EXPECT_TRUE(request.form.empty());
+}
+
 TEST(RequestReader, WithoutRequestUriUsesTheCgiPieces) {
   OwnedParams params{{"REQUEST_METHOD", "GET"},
                      {"SCRIPT_NAME", "/auth"},

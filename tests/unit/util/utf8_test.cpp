@@ -51,3 +51,19 @@ INSTANTIATE_TEST_SUITE_P(Malformed, InvalidUtf8,
 
 }  // namespace
 }  // namespace authfcgi::util
+
+namespace authfcgi::util {
+namespace {
+
+TEST(HtmlAsAscii, WritesEveryNonAsciiCharacterAsAReference) {
+  EXPECT_EQ(html_as_ascii("<p>Hello, \xd1\x98ohn \xe2\x80\x94 \xf0\x9f\x94\x91!</p>"),
+            "<p>Hello, &#1112;ohn &#8212; &#128273;!</p>");
+  EXPECT_EQ(html_as_ascii("plain <b>ascii</b>"), "plain <b>ascii</b>");
+  // Bytes that are no UTF-8: one replacement character each, the rest kept.
+  EXPECT_EQ(html_as_ascii("a\xff"
+                          "b\xe2\x80"),
+            "a&#65533;b&#65533;&#65533;");
+}
+
+}  // namespace
+}  // namespace authfcgi::util

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "crypto/hmac.h"
@@ -584,6 +585,7 @@ TEST_F(AppTest, VerifyAnswersALoggedInUserWithTheRemoteHeadersAndNoBody) {
   log_in_paul(login_post("paul@example.com", "corn"));
   const auto response = send(RequestBuilder()
                                  .get("/auth/verify")
+                                 .gateway()
                                  .header("x-original-uri", "/admin/")
                                  .require_group("admins"));
   EXPECT_EQ(response.status, 200);
@@ -595,8 +597,10 @@ TEST_F(AppTest, VerifyAnswersALoggedInUserWithTheRemoteHeadersAndNoBody) {
 }
 
 TEST_F(AppTest, VerifySendsAnAnonymousBrowserToTheLoginPageWithTheUriAsNext) {
-  const auto response = send(
-      RequestBuilder().get("/auth/verify").header("x-original-uri", "/private/a.html?x=1&y=2"));
+  const auto response = send(RequestBuilder()
+                                 .get("/auth/verify")
+                                 .gateway()
+                                 .header("x-original-uri", "/private/a.html?x=1&y=2"));
   EXPECT_EQ(response.status, 401);
   // The URI as the browser sent it (nginx's $request_uri), encoded as a query value.
   EXPECT_EQ(response.header("Location"), "/auth/login?next=%2Fprivate%2Fa.html%3Fx%3D1%26y%3D2");
@@ -606,7 +610,8 @@ TEST_F(AppTest, VerifySendsAnAnonymousBrowserToTheLoginPageWithTheUriAsNext) {
 
 TEST_F(AppTest, VerifyDropsAnUnsafeUriFromNextByTheLoginFormsRule) {
   for (const char* uri : {"//evil.example/", "/%2F%2Fevil.example", "/a%20b"}) {
-    const auto response = send(RequestBuilder().get("/auth/verify").header("x-original-uri", uri));
+    const auto response =
+        send(RequestBuilder().get("/auth/verify").gateway().header("x-original-uri", uri));
     EXPECT_EQ(response.status, 401);
     EXPECT_EQ(response.header("Location"), "/auth/login") << uri;
   }
@@ -616,6 +621,7 @@ TEST_F(AppTest, VerifyForbidsAUserWithoutTheGroupAndTheForbiddenPageSays403) {
   log_in_paul(login_post("paul@example.com", "corn"));
   const auto response = send(RequestBuilder()
                                  .get("/auth/verify")
+                                 .gateway()
                                  .header("x-original-uri", "/admin/")
                                  .require_group("admins, staff"));
   EXPECT_EQ(response.status, 403);
@@ -633,7 +639,7 @@ TEST_F(AppTest, VerifyRestoresARememberedBrowserAndHandsBothCookiesToTheGateway)
   EXPECT_CALL(users_, groups_of(7)).WillOnce(Return(std::vector<std::string>{"admins"}));
   const auto response = app_->handle([&] {
     Request request =
-        RequestBuilder().get("/auth/verify").header("x-original-uri", "/admin/").build();
+        RequestBuilder().get("/auth/verify").gateway().header("x-original-uri", "/admin/").build();
     jar_.apply(request);
     return request;
   }());
@@ -645,8 +651,82 @@ TEST_F(AppTest, VerifyRestoresARememberedBrowserAndHandsBothCookiesToTheGateway)
   EXPECT_THAT(std::string(response.header("Authfcgi-Set-Remember")), HasSubstr("remember_token="));
 }
 
+TEST_F(AppTest, VerifyAskedForByABrowserIsNotFoundAndSpendsNoRememberToken) {
+  log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
+  jar_.erase("session");
+  const auto token = jar_.get("remember_token");
+  // A cross-site link that sends the browser itself to /auth/verify: no restore happens there.
+  const auto response = send(RequestBuilder().get("/auth/verify"));
+  EXPECT_EQ(response.status, 404);
+  EXPECT_TRUE(response.headers_named("Set-Cookie").empty());
+  EXPECT_TRUE(response.header("Authfcgi-Set-Remember").empty());
+  EXPECT_EQ(jar_.get("remember_token"), token);
+}
+
+TEST_F(AppTest, AuthorizerAllowsWithVariablesOnlyForApache) {
+  sessions_.users[7].groups = {"admins", "staff"};
+  log_in_paul(login_post("paul@example.com", "corn"));
+  const auto response = send(RequestBuilder()
+                                 .get("/auth/verify")
+                                 .gateway(GatewayCall::Authorizer)
+                                 .header("x-original-uri", "/admin/")
+                                 .require_group("staff"));
+  EXPECT_EQ(response.status, 200);
+  // Every header but Variable-* reaches the browser with the protected page: there are none.
+  ASSERT_EQ(response.headers.size(), 3U);
+  EXPECT_EQ(response.header("Variable-REMOTE_USER"), "john");
+  EXPECT_EQ(response.header("Variable-REMOTE_EMAIL"), "paul@example.com");
+  EXPECT_EQ(response.header("Variable-REMOTE_GROUPS"), "admins,staff");
+  EXPECT_TRUE(response.body.empty());
+}
+
+TEST_F(AppTest, AuthorizerRedirectsAnAnonymousBrowserToTheLoginPage) {
+  const auto response = send(RequestBuilder()
+                                 .get("/auth/verify")
+                                 .gateway(GatewayCall::Authorizer)
+                                 .header("x-original-uri", "/private/x?a=1"));
+  EXPECT_EQ(response.status, 302);
+  EXPECT_EQ(response.header("Location"), "/auth/login?next=%2Fprivate%2Fx%3Fa%3D1");
+  EXPECT_EQ(response.header("X-Frame-Options"), "DENY");
+  EXPECT_EQ(response.header("Cache-Control"), "no-store");
+}
+
+TEST_F(AppTest, AuthorizerForbidsWithTheForbiddenPageAsItsBody) {
+  log_in_paul(login_post("paul@example.com", "corn"));
+  const auto response = send(RequestBuilder()
+                                 .get("/auth/verify")
+                                 .gateway(GatewayCall::Authorizer)
+                                 .header("x-original-uri", "/admin/")
+                                 .require_group("admins"));
+  EXPECT_EQ(response.status, 403);
+  EXPECT_TRUE(response.header("Variable-REMOTE_USER").empty());
+  EXPECT_THAT(response.body, HasSubstr("Forbidden"));
+  EXPECT_THAT(response.body, HasSubstr(R"(href="/auth/logout">Log Out<)"));
+  // Apache labels it ISO-8859-1: any other character travels as a reference.
+  EXPECT_TRUE(std::all_of(response.body.begin(), response.body.end(),
+                          [](char c) { return static_cast<unsigned char>(c) < 0x80; }));
+}
+
+TEST_F(AppTest, AuthorizerRestoresARememberedBrowserWithRealSetCookieHeaders) {
+  log_in_paul(login_post("paul@example.com", "corn").field("remember_me", "y"));
+  jar_.erase("session");
+  const auto old_token = jar_.get("remember_token");
+  EXPECT_CALL(users_, find_by_id(7)).WillOnce(Return(paul_));
+  const auto response = send(RequestBuilder()
+                                 .get("/auth/verify")
+                                 .gateway(GatewayCall::Authorizer)
+                                 .header("x-original-uri", "/private/"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("Variable-REMOTE_USER"), "john");
+  // Apache passes these on to the browser itself (with the protected page).
+  EXPECT_EQ(response.headers_named("Set-Cookie").size(), 2U);
+  EXPECT_FALSE(jar_.get("session").empty());
+  EXPECT_NE(jar_.get("remember_token"), old_token);
+}
+
 TEST_F(AppTest, VerifyOnlyAnswersGetAndHead) {
-  const auto response = send(RequestBuilder().post("/auth/verify"));
+  EXPECT_EQ(send(RequestBuilder().post("/auth/verify")).status, 404) << "not the gateway's call";
+  const auto response = send(RequestBuilder().post("/auth/verify").gateway());
   EXPECT_EQ(response.status, 405);
   EXPECT_EQ(response.header("Allow"), "GET, HEAD");
 }
