@@ -13,15 +13,14 @@
 #include "domain/email.h"
 #include "domain/errors.h"
 #include "domain/gateway.h"
+#include "domain/password_policy.h"
 #include "domain/throttle_policy.h"
+#include "domain/username.h"
 #include "util/ip_address.h"
 #include "util/utf8.h"
 
 namespace authfcgi::cli {
 namespace {
-
-constexpr std::size_t kMaxUsernameCharacters = 64;
-constexpr std::size_t kMaxPasswordBytes = 1024;
 
 // A command's input problem: the message is printed and the code returned.
 struct Failure {
@@ -125,19 +124,6 @@ std::string printable(std::string_view text) {
   return shown;
 }
 
-std::size_t count_code_points(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
-  }));
-}
-
-bool has_control(std::string_view text) {
-  return std::any_of(text.begin(), text.end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte < 0x20 || byte == 0x7f;
-  });
-}
-
 std::variant<std::string, Failure> checked_email(std::string_view raw) {
   if (!util::is_valid_utf8(raw)) {
     return Failure{kExitUsage, "email: Invalid email address."};
@@ -149,22 +135,34 @@ std::variant<std::string, Failure> checked_email(std::string_view raw) {
   return email;
 }
 
+// An address to store (user add): ASCII only, as the registration form takes it.
+std::variant<std::string, Failure> checked_new_email(std::string_view raw) {
+  auto email = checked_email(raw);
+  if (auto* address = std::get_if<std::string>(&email)) {
+    if (auto error = domain::validate_new_email(*address)) {
+      return Failure{kExitUsage, "email: " + std::string(domain::email_error_message(*error))};
+    }
+  }
+  return email;
+}
+
 std::optional<Failure> check_username(std::string_view username) {
-  if (!util::is_valid_utf8(username) || has_control(username) || username.empty() ||
-      count_code_points(username) > kMaxUsernameCharacters) {
-    return Failure{kExitUsage,
-                   "username: must be 1 to 64 characters of UTF-8 without control characters"};
+  if (auto error = domain::validate_username(username)) {
+    return Failure{kExitUsage, "username: " + std::string(domain::username_error_message(*error))};
   }
   return std::nullopt;
 }
 
-std::variant<std::string, Failure> new_password(AuthctlContext& ctx) {
+// The new password, by the rules of the registration form.
+std::variant<std::string, Failure> new_password(AuthctlContext& ctx, std::string_view username,
+                                                std::string_view email) {
   auto input = ctx.read_password(ConfirmPassword::Yes);
   if (!input.password) {
     return Failure{kExitUsage, "password: " + input.problem};
   }
-  if (input.password->empty() || input.password->size() > kMaxPasswordBytes) {
-    return Failure{kExitUsage, "password: must be 1 to 1024 bytes"};
+  if (auto problem = domain::check_new_password(*input.password, username, email, ctx.strength)) {
+    return Failure{kExitUsage,
+                   "password: " + std::string(domain::password_problem_message(*problem))};
   }
   return std::move(*input.password);
 }
@@ -198,7 +196,7 @@ int report(AuthctlContext& ctx, const Failure& failure) {
 }
 
 Failure no_such_user(std::string_view email) {
-  return Failure{kExitNotFound, "no user with the email " + std::string(email)};
+  return Failure{kExitNotFound, "no user with the email " + printable(email)};
 }
 
 // Looks the user up by --email; a Failure when the email is bad or unknown.
@@ -215,7 +213,7 @@ std::variant<domain::User, Failure> existing_user(AuthctlContext& ctx, std::stri
 }
 
 int user_add(AuthctlContext& ctx, const Options& options) {
-  auto email = checked_email(options.value("email"));
+  auto email = checked_new_email(options.value("email"));
   if (auto* failure = std::get_if<Failure>(&email)) {
     return report(ctx, *failure);
   }
@@ -233,7 +231,7 @@ int user_add(AuthctlContext& ctx, const Options& options) {
   if (ctx.users.find_by_email(std::get<std::string>(email))) {
     return report(ctx, Failure{kExitDuplicate, "a user with that email already exists"});
   }
-  auto password = new_password(ctx);
+  auto password = new_password(ctx, username, std::get<std::string>(email));
   if (auto* failure = std::get_if<Failure>(&password)) {
     return report(ctx, *failure);
   }
@@ -259,44 +257,65 @@ int user_passwd(AuthctlContext& ctx, const Options& options) {
     return report(ctx, *failure);
   }
   const auto& found = std::get<domain::User>(user);
-  auto password = new_password(ctx);
+  auto password = new_password(ctx, found.username, found.email);
   if (auto* failure = std::get_if<Failure>(&password)) {
     return report(ctx, *failure);
   }
   if (!ctx.accounts.set_password(found.id, std::get<std::string>(password))) {
     return report(ctx, no_such_user(found.email));
   }
-  ctx.out << "authctl: password changed for " << found.email
+  ctx.out << "authctl: password changed for " << printable(found.email)
           << "; all of its sessions were logged out\n";
   return kExitOk;
 }
 
 int user_list(AuthctlContext& ctx) {
   const auto users = ctx.users.list();
-  // Widths in characters, not bytes, so a row with an accented email or username stays aligned.
+  // Stored values are shown escaped (printable ASCII), so the widths are in bytes.
+  std::vector<std::pair<std::string, std::string>> shown;
   std::size_t id_width = 2;
   std::size_t email_width = 5;
   std::size_t username_width = 8;
   for (const auto& user : users) {
+    shown.emplace_back(printable(user.email), printable(user.username));
     id_width = std::max(id_width, std::to_string(user.id).size());
-    email_width = std::max(email_width, count_code_points(user.email));
-    username_width = std::max(username_width, count_code_points(user.username));
+    email_width = std::max(email_width, shown.back().first.size());
+    username_width = std::max(username_width, shown.back().second.size());
   }
   const auto cell = [&](std::string_view text, std::size_t width) {
-    ctx.out << text << std::string(width - std::min(width, count_code_points(text)) + 2, ' ');
+    ctx.out << text << std::string(width - std::min(width, text.size()) + 2, ' ');
   };
   const auto row = [&](std::string_view id, std::string_view email, std::string_view username,
-                       std::string_view groups) {
+                       std::string_view confirmed, std::string_view groups) {
     cell(id, id_width);
     cell(email, email_width);
     cell(username, username_width);
+    cell(confirmed, 9);
     ctx.out << groups << '\n';
   };
-  row("ID", "EMAIL", "USERNAME", "GROUPS");
-  for (const auto& user : users) {
-    row(std::to_string(user.id), user.email, user.username,
+  row("ID", "EMAIL", "USERNAME", "CONFIRMED", "GROUPS");
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    const auto& user = users[i];
+    row(std::to_string(user.id), shown[i].first, shown[i].second, user.confirmed ? "yes" : "no",
         user.groups.empty() ? "-" : joined(user.groups, ","));
   }
+  return kExitOk;
+}
+
+int user_confirm(AuthctlContext& ctx, const Options& options) {
+  auto user = existing_user(ctx, options.value("email"));
+  if (auto* failure = std::get_if<Failure>(&user)) {
+    return report(ctx, *failure);
+  }
+  const auto& found = std::get<domain::User>(user);
+  if (found.confirmed) {
+    ctx.out << "authctl: " << printable(found.email) << " is confirmed already\n";
+    return kExitOk;
+  }
+  if (!ctx.users.confirm(found.id)) {
+    return report(ctx, no_such_user(found.email));
+  }
+  ctx.out << "authctl: confirmed " << printable(found.email) << '\n';
   return kExitOk;
 }
 
@@ -309,7 +328,7 @@ int user_delete(AuthctlContext& ctx, const Options& options) {
   if (!ctx.users.remove(found.id)) {
     return report(ctx, no_such_user(found.email));
   }
-  ctx.out << "authctl: deleted user " << found.email << '\n';
+  ctx.out << "authctl: deleted user " << printable(found.email) << '\n';
   return kExitOk;
 }
 
@@ -320,7 +339,7 @@ int user_logout_everywhere(AuthctlContext& ctx, const Options& options) {
   }
   const auto& found = std::get<domain::User>(user);
   ctx.accounts.log_out_everywhere(found.id);
-  ctx.out << "authctl: logged out " << found.email << " everywhere\n";
+  ctx.out << "authctl: logged out " << printable(found.email) << " everywhere\n";
   return kExitOk;
 }
 
@@ -531,6 +550,10 @@ int dispatch(const std::vector<std::string>& args, AuthctlContext& ctx) {
     auto options = with({});
     return options ? user_list(ctx) : usage_error(ctx, problem);
   }
+  if (topic == "user" && command == "confirm") {
+    auto options = with({.required = {"email"}});
+    return options ? user_confirm(ctx, *options) : usage_error(ctx, problem);
+  }
   if (topic == "user" && command == "delete") {
     auto options = with({.required = {"email"}});
     return options ? user_delete(ctx, *options) : usage_error(ctx, problem);
@@ -576,7 +599,8 @@ std::string authctl_usage() {
          "G\n"
          "  user passwd --email E              set a new password and log the user out "
          "everywhere\n"
-         "  user list                          list users: id, email, username, groups\n"
+         "  user list                          list users: id, email, username, confirmed, groups\n"
+         "  user confirm --email E             confirm the account (as its mail's link does)\n"
          "  user delete --email E              delete a user, its sessions and remember tokens\n"
          "  user logout-everywhere --email E   end every session and remember token of a user\n"
          "  group add --email E G              add the user to the group G\n"
@@ -589,7 +613,10 @@ std::string authctl_usage() {
          "  help                               show this text\n"
          "\n"
          "The password is read from a no-echo prompt (asked twice), or as one line from\n"
-         "standard input when that is not a terminal.\n"
+         "standard input when that is not a terminal. It must be 8 to 1024 characters, not\n"
+         "easy to guess, and contain neither the username nor the email's local part.\n"
+         "A username is a letter, then letters, digits, dots or underscores (ASCII); a new\n"
+         "email address is ASCII (an international domain in its xn-- form).\n"
          "A group name is 1 to 64 of A-Z a-z 0-9 . _ - (case matters). Group changes take\n"
          "effect on the user's next request; the user stays logged in.\n"
          "The configuration file comes from --config or AUTHFCGI_CONFIG; AUTHFCGI_DB_HOST,\n"

@@ -9,6 +9,7 @@
 #include "domain/accounts.h"
 #include "domain/login_throttle.h"
 #include "domain/password_hasher.h"
+#include "domain/password_policy.h"
 #include "domain/user_repository.h"
 
 namespace authfcgi::cli {
@@ -31,6 +32,7 @@ struct AuthctlContext {
   domain::PasswordHasher& hasher;
   std::function<std::vector<int>()> migrate;  // applies pending migrations; returns versions
   domain::LoginThrottle& throttle;  // lists and clears lock-outs, prunes what no longer counts
+  const domain::PasswordStrength& strength;  // the new-password rules, as the forms apply them
 };
 
 // The usage text, with the exit codes.

@@ -24,6 +24,19 @@ struct PwhashConfig {
 // Login throttling: per account, and more loosely per client address.
 using ThrottleConfig = domain::ThrottleSettings;
 
+// Self-service accounts' mail (SMTP through libcurl) and links.
+struct MailConfig {
+  std::string smtp_url;  // smtp://host:port or smtps://host:port; empty: mails wait in the outbox
+  std::string smtp_user;
+  std::string smtp_password;
+  bool smtp_require_tls = false;
+  std::string smtp_ca_file;
+  std::string from = "Flasky Admin <flasky@example.com>";
+  std::string subject_prefix = "[Flasky]";
+  std::int64_t retry_min_seconds = 60;
+  std::int64_t retry_max_seconds = 3600;
+};
+
 // Every option with its default; see conf/authfcgi.conf.example.
 struct Config {
   std::string secret_key;  // at least 32 bytes
@@ -36,6 +49,9 @@ struct Config {
   std::string sql_dir = "/usr/share/authfcgi/sql";  // migrations, for authctl db migrate
   std::string listen;  // empty: the socket on fd 0 (spawn-fcgi); else a path or host:port
   unsigned threads = 4;
+  MailConfig mail;
+  std::string public_url;  // https://login.example.com: the links in mails (never the Host)
+  bool registration_open = false;
 };
 
 }  // namespace authfcgi::config

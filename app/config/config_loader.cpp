@@ -93,6 +93,25 @@ Setter throttle_setter(std::function<std::int64_t&(domain::ThrottleSettings&)> f
       min, max);
 }
 
+bool is_printable_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7F;
+  });
+}
+
+// A string key whose value must pass `check` (the message says what was expected).
+Setter checked_string_setter(std::function<std::string&(Config&)> field,
+                             std::function<std::optional<std::string>(std::string_view)> check) {
+  return [field = std::move(field), check = std::move(check)](
+             Config& c, std::string_view text) -> std::optional<std::string> {
+    if (auto problem = check(text)) {
+      return problem;
+    }
+    field(c) = std::string(text);
+    return std::nullopt;
+  };
+}
+
 Setter string_setter(std::function<std::string&(Config&)> field) {
   return [field = std::move(field)](Config& config,
                                     std::string_view text) -> std::optional<std::string> {
@@ -204,6 +223,75 @@ const std::map<std::string, Setter, std::less<>>& setters() {
            [](domain::ThrottleSettings& t) -> std::int64_t& { return t.burst_wait_seconds; }, 0,
            kMaxBurstWaitSeconds)},
       {"templates_dir", string_setter([](Config& c) -> std::string& { return c.templates_dir; })},
+      {"smtp_url",
+       checked_string_setter([](Config& c) -> std::string& { return c.mail.smtp_url; },
+                             [](std::string_view v) -> std::optional<std::string> {
+                               if (!v.starts_with("smtp://") && !v.starts_with("smtps://")) {
+                                 return "expected smtp://HOST:PORT or smtps://HOST:PORT";
+                               }
+                               return std::nullopt;
+                             })},
+      {"smtp_user", string_setter([](Config& c) -> std::string& { return c.mail.smtp_user; })},
+      {"smtp_password",
+       string_setter([](Config& c) -> std::string& { return c.mail.smtp_password; })},
+      {"smtp_require_tls",
+       [](Config& c, std::string_view text) -> std::
+                                                optional<std::string> {
+                                                  auto value = parse_bool(text);
+                                                  if (!value) {
+                                                    return "expected true or false";
+                                                  }
+                                                  c.mail.smtp_require_tls = *value;
+                                                  return std::nullopt;
+                                                }},
+      {"smtp_ca_file",
+       string_setter([](Config& c) -> std::string& { return c.mail.smtp_ca_file; })},
+      {"mail_from", checked_string_setter([](Config& c) -> std::string& { return c.mail.from; },
+                                          [](std::string_view v) -> std::optional<std::string> {
+                                            if (!is_printable_ascii(v) ||
+                                                v.find('@') == std::string_view::npos) {
+                                              return "expected an address in printable ASCII, e.g. "
+                                                     "Flasky Admin <flasky@example.com>";
+                                            }
+                                            return std::nullopt;
+                                          })},
+      {"mail_subject_prefix",
+       checked_string_setter([](Config& c) -> std::string& { return c.mail.subject_prefix; },
+                             [](std::string_view v) -> std::optional<std::string> {
+                               if (!is_printable_ascii(v)) {
+                                 return "expected printable ASCII";
+                               }
+                               return std::nullopt;
+                             })},
+      {"mail_retry_min", unsigned_setter(
+                             [](Config& c, std::uint64_t v) {
+                               c.mail.retry_min_seconds = static_cast<std::int64_t>(v);
+                             },
+                             1, kMaxSeconds)},
+      {"mail_retry_max", unsigned_setter(
+                             [](Config& c, std::uint64_t v) {
+                               c.mail.retry_max_seconds = static_cast<std::int64_t>(v);
+                             },
+                             1, kMaxSeconds)},
+      {"public_url",
+       checked_string_setter([](Config& c) -> std::string& { return c.public_url; },
+                             [](std::string_view v) -> std::optional<std::string> {
+                               if ((!v.starts_with("https://") && !v.starts_with("http://")) ||
+                                   !is_printable_ascii(v) ||
+                                   v.find_first_of(" \"<>") != std::string_view::npos) {
+                                 return "expected https://HOST[:PORT][/PATH]";
+                               }
+                               return std::nullopt;
+                             })},
+      {"registration",
+       [](Config& c, std::string_view text) -> std::
+                                                optional<std::string> {
+                                                  if (text != "open" && text != "closed") {
+                                                    return "expected open or closed";
+                                                  }
+                                                  c.registration_open = text == "open";
+                                                  return std::nullopt;
+                                                }},
       {"sql_dir", string_setter([](Config& c) -> std::string& { return c.sql_dir; })},
       {"listen", string_setter([](Config& c) -> std::string& { return c.listen; })},
       {"threads",
@@ -241,6 +329,7 @@ constexpr std::pair<std::string_view, std::string_view> kEnvOverrides[] = {
     {"AUTHFCGI_DB_USER", "db_user"},
     {"AUTHFCGI_DB_PASSWORD", "db_password"},
     {"AUTHFCGI_DB_NAME", "db_name"},
+    {"AUTHFCGI_SMTP_PASSWORD", "smtp_password"},
 };
 
 void parse_file(std::string_view text, Config& config, std::vector<std::string>& errors,
@@ -297,6 +386,23 @@ void apply_env(const Environment& env, Config& config, std::vector<std::string>&
   }
 }
 
+void check_mail(Config& config, std::vector<std::string>& errors) {
+  while (config.public_url.ends_with('/')) {
+    config.public_url.pop_back();
+  }
+  if (config.registration_open && config.public_url.empty()) {
+    errors.emplace_back(
+        "registration = open needs public_url (the address the links in mails point to, e.g. "
+        "https://login.example.com)");
+  }
+  if (config.mail.retry_max_seconds < config.mail.retry_min_seconds) {
+    errors.emplace_back("mail_retry_max must be at least mail_retry_min");
+  }
+  if (!config.mail.smtp_user.empty() && config.mail.smtp_url.empty()) {
+    errors.emplace_back("smtp_user needs smtp_url");
+  }
+}
+
 void check_secrets(const Config& config, std::vector<std::string>& errors) {
   if (config.secret_key.size() < kMinSecretBytes) {
     errors.emplace_back(kSecretTooShort);
@@ -329,6 +435,7 @@ LoadResult load_config(std::string_view file_text, const Environment& env,
     result.warnings.push_back(std::move(warning));
   }
   apply_env(env, config, result.errors);
+  check_mail(config, result.errors);
   if (secret == SecretRequirement::Required) {
     check_secrets(config, result.errors);
   }

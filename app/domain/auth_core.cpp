@@ -7,7 +7,7 @@ namespace authfcgi::domain {
 namespace {
 
 CurrentUser current_user(const User& user) {
-  return {user.id, user.email, user.username, user.groups, true};
+  return {user.id, user.email, user.username, user.groups, user.confirmed};
 }
 
 bool marker_live(const DeviceMarker& marker, std::int64_t now, std::int64_t max_age_seconds) {

@@ -4,18 +4,12 @@
 #include <cstddef>
 
 #include "util/strings.h"
+#include "util/utf8.h"
 
 namespace authfcgi::domain {
 namespace {
 
 constexpr std::size_t kMaxEmailCharacters = 64;
-
-// WTForms' Length counts characters, not bytes; input is valid UTF-8 by the time it gets here.
-std::size_t count_code_points(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
-  }));
-}
 
 bool is_control_or_space(unsigned char c) { return c <= 0x20 || c == 0x7F; }
 
@@ -62,12 +56,26 @@ std::optional<EmailError> validate_email(std::string_view normalized) {
   if (normalized.empty()) {
     return EmailError::Missing;
   }
-  if (count_code_points(normalized) > kMaxEmailCharacters) {
+  if (util::count_code_points(normalized) > kMaxEmailCharacters) {
     return EmailError::TooLong;
   }
   const auto at = normalized.rfind('@');
   if (at == std::string_view::npos || !valid_local_part(normalized.substr(0, at)) ||
       !valid_domain(normalized.substr(at + 1))) {
+    return EmailError::Invalid;
+  }
+  return std::nullopt;
+}
+
+std::optional<EmailError> validate_new_email(std::string_view normalized) {
+  if (auto error = validate_email(normalized)) {
+    return error;
+  }
+  const bool printable_ascii = std::all_of(normalized.begin(), normalized.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte > 0x20 && byte < 0x7F;
+  });
+  if (!printable_ascii) {
     return EmailError::Invalid;
   }
   return std::nullopt;

@@ -15,6 +15,7 @@ struct User {
   std::string username;
   std::string password_hash;        // argon2id string from crypto_pwhash_str
   std::vector<std::string> groups;  // sorted; filled by UserRepository::list only
+  bool confirmed = true;  // false from registration until the confirmation link is followed
 };
 
 // Who is logged in, as pages and the log need it: never the password hash.
@@ -23,7 +24,7 @@ struct CurrentUser {
   std::string email;
   std::string username;
   std::vector<std::string> groups;  // sorted
-  bool email_confirmed = true;  // (accounts and mail) an unconfirmed user is refused by the gateway
+  bool email_confirmed = true;      // an unconfirmed user is refused by the gateway
 
   bool operator==(const CurrentUser&) const = default;
 };

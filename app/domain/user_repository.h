@@ -23,9 +23,15 @@ class UserRepository {
   // it is not (the password was changed meanwhile) or the user does not exist.
   virtual bool replace_password_hash(UserId id, std::string_view expected_hash,
                                      std::string_view new_hash) = 0;
-  // Throws DuplicateKey when the email or the username is taken. Returns the new id.
+  // A confirmed account (authctl user add). Throws DuplicateKey when the email or the username
+  // is taken. Returns the new id.
   virtual UserId add(std::string_view email, std::string_view username,
                      std::string_view password_hash) = 0;
+  // The same for a registration: the account stays unconfirmed until confirm().
+  virtual UserId add_unconfirmed(std::string_view email, std::string_view username,
+                                 std::string_view password_hash) = 0;
+  // Marks the account confirmed (again: no harm). Returns false when the user does not exist.
+  virtual bool confirm(UserId id) = 0;
   // Every user with its groups.
   [[nodiscard]] virtual std::vector<User> list() = 0;
   // The user's groups, sorted; empty for no groups or no such user.

@@ -16,6 +16,7 @@
 #include "crypto/sodium_password_hasher.h"
 #include "crypto/sodium_random_source.h"
 #include "crypto/system_clock.h"
+#include "crypto/zxcvbn_password_strength.h"
 #include "domain/accounts.h"
 #include "domain/login_throttle.h"
 #include "storage/migrator.h"
@@ -84,6 +85,7 @@ int run(std::vector<std::string> args) {
   const crypto::SodiumRandomSource random;
   const crypto::SystemClock clock;
   domain::LoginThrottle throttle(throttle_store, random, clock, config.throttle);
+  const crypto::ZxcvbnPasswordStrength strength;
 
   cli::AuthctlContext context{
       std::cout,
@@ -96,6 +98,7 @@ int run(std::vector<std::string> args) {
       hasher,
       [&migrator] { return migrator.migrate(); },
       throttle,
+      strength,
   };
   return cli::run_authctl(args, context);
 }

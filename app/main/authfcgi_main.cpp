@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <exception>
 #include <iostream>
 #include <memory>
@@ -22,10 +23,14 @@
 #include "crypto/sodium_token_crypto.h"
 #include "crypto/system_clock.h"
 #include "domain/auth_service.h"
+#include "domain/mail_delivery.h"
 #include "fcgi/server.h"
 #include "logging/stderr_event_sink.h"
+#include "mail/curl_smtp_sender.h"
+#include "mail/delivery_thread.h"
 #include "storage/mysql_connection.h"
 #include "storage/mysql_login_throttle_store.h"
+#include "storage/mysql_mail_outbox.h"
 #include "storage/mysql_remember_token_store.h"
 #include "storage/mysql_session_store.h"
 #include "storage/mysql_user_repository.h"
@@ -157,6 +162,35 @@ struct WorkerContext {
                                  shared.dummy_hash}) {}
 };
 
+// One write per line, as the server's own lines.
+void log_line(const std::string& text) {
+  const std::string line = "authfcgi: " + text + "\n";
+  std::cerr.write(line.data(), static_cast<std::streamsize>(line.size()));
+  std::cerr.flush();
+}
+
+// What the delivery thread owns: its own connection, the outbox on it, the SMTP client.
+struct DeliveryContext {
+  storage::MysqlConnection connection;
+  storage::MysqlMailOutbox outbox;
+  mail::CurlSmtpSender sender;
+  domain::MailDelivery delivery;
+
+  DeliveryContext(const config::Config& config, const domain::Clock& clock)
+      : connection(config.database),
+        outbox(connection),
+        sender(mail::SmtpSettings{config.mail.smtp_url, config.mail.smtp_user,
+                                  config.mail.smtp_password, config.mail.smtp_require_tls,
+                                  config.mail.smtp_ca_file, config.mail.from}),
+        delivery(outbox, sender, clock,
+                 domain::MailDeliverySettings{config.mail.retry_min_seconds,
+                                              config.mail.retry_max_seconds},
+                 log_line) {}
+};
+
+constexpr std::size_t kMailsPerRound = 20;
+constexpr std::chrono::milliseconds kDeliveryInterval{1000};
+
 int run(const std::vector<std::string>& args) {
   auto arguments = parse_arguments(args);
   if (!arguments) {
@@ -213,6 +247,17 @@ int run(const std::vector<std::string>& args) {
   options.listen = config.listen;
   options.threads = config.threads;
   options.role = arguments->role;
+  // Mail leaves the outbox only where a mail server is configured; else it waits there.
+  std::optional<mail::DeliveryThread> delivery;
+  if (!config.mail.smtp_url.empty()) {
+    mail::init_curl();
+    delivery.emplace(
+        [&config, &shared]() -> mail::DeliveryThread::Round {
+          auto context = std::make_shared<DeliveryContext>(config, shared.clock);
+          return [context] { return context->delivery.deliver_due(kMailsPerRound); };
+        },
+        kDeliveryInterval, log_line);
+  }
   fcgi::Server server(options, [&config, &shared, &renderer]() {
     auto context = std::make_shared<WorkerContext>(config, shared, *renderer);
     return fcgi::WorkerHandlers{

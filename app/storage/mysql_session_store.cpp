@@ -27,7 +27,7 @@ std::optional<domain::CurrentUser> MysqlSessionStore::find_user(std::string_view
   // One round trip per request: the row and its user together, so a deleted user, a deleted
   // row (logout) or an expired row all read as "no user".
   connection_.with_statement(
-      "SELECT u.id, u.email, u.username, u.group_list FROM sessions s "
+      "SELECT u.id, u.email, u.username, u.group_list, u.confirmed FROM sessions s "
       "JOIN users u ON u.id = s.user_id WHERE s.sid_hash = ? AND s.expires_at > ?",
       [&](sql::PreparedStatement& statement) {
         statement.setString(1, std::string(sid_hash));
@@ -45,6 +45,7 @@ std::optional<domain::CurrentUser> MysqlSessionStore::find_user(std::string_view
               found.groups.emplace_back(group);
             }
           }
+          found.email_confirmed = rows->getBoolean(5);
           user = std::move(found);
         }
       });

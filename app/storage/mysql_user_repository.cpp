@@ -9,7 +9,8 @@
 namespace authfcgi::storage {
 namespace {
 
-constexpr const char* kUserColumns = "SELECT id, email, username, password_hash FROM users ";
+constexpr const char* kUserColumns =
+    "SELECT id, email, username, password_hash, confirmed FROM users ";
 
 domain::User read_user(const sql::ResultSet& row) {
   domain::User user;
@@ -17,6 +18,7 @@ domain::User read_user(const sql::ResultSet& row) {
   user.email = row.getString(2);
   user.username = row.getString(3);
   user.password_hash = row.getString(4);
+  user.confirmed = row.getBoolean(5);
   return user;
 }
 
@@ -84,13 +86,36 @@ bool MysqlUserRepository::replace_password_hash(domain::UserId id, std::string_v
 
 domain::UserId MysqlUserRepository::add(std::string_view email, std::string_view username,
                                         std::string_view password_hash) {
-  connection_.with_statement("INSERT INTO users (email, username, password_hash) VALUES (?, ?, ?)",
+  return insert(email, username, password_hash, true);
+}
+
+domain::UserId MysqlUserRepository::add_unconfirmed(std::string_view email,
+                                                    std::string_view username,
+                                                    std::string_view password_hash) {
+  return insert(email, username, password_hash, false);
+}
+
+bool MysqlUserRepository::confirm(domain::UserId id) {
+  int changed = 0;
+  connection_.with_statement("UPDATE users SET confirmed = 1 WHERE id = ?",
                              [&](sql::PreparedStatement& statement) {
-                               statement.setString(1, std::string(email));
-                               statement.setString(2, std::string(username));
-                               statement.setString(3, std::string(password_hash));
-                               statement.executeUpdate();
+                               statement.setInt64(1, id);
+                               changed = statement.executeUpdate();
                              });
+  return changed > 0 || find_by_id(id).has_value();
+}
+
+domain::UserId MysqlUserRepository::insert(std::string_view email, std::string_view username,
+                                           std::string_view password_hash, bool confirmed) {
+  connection_.with_statement(
+      "INSERT INTO users (email, username, password_hash, confirmed) VALUES (?, ?, ?, ?)",
+      [&](sql::PreparedStatement& statement) {
+        statement.setString(1, std::string(email));
+        statement.setString(2, std::string(username));
+        statement.setString(3, std::string(password_hash));
+        statement.setBoolean(4, confirmed);
+        statement.executeUpdate();
+      });
   // The id by the unique email, not LAST_INSERT_ID(): that is per session, and a connection
   // lost after the INSERT would make a created user look like a failure.
   domain::UserId id = 0;

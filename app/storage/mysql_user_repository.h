@@ -14,6 +14,9 @@ class MysqlUserRepository final : public domain::UserRepository {
   bool update_password_hash(domain::UserId id, std::string_view password_hash) override;
   bool replace_password_hash(domain::UserId id, std::string_view expected_hash,
                              std::string_view new_hash) override;
+  domain::UserId add_unconfirmed(std::string_view email, std::string_view username,
+                                 std::string_view password_hash) override;
+  bool confirm(domain::UserId id) override;
   domain::UserId add(std::string_view email, std::string_view username,
                      std::string_view password_hash) override;
   std::vector<domain::User> list() override;
@@ -23,6 +26,8 @@ class MysqlUserRepository final : public domain::UserRepository {
   bool remove(domain::UserId id) override;
 
  private:
+  domain::UserId insert(std::string_view email, std::string_view username,
+                        std::string_view password_hash, bool confirmed);
   // users.group_list from user_groups, inside the transaction that changed them.
   void refresh_group_list(domain::UserId id);
   MysqlConnection& connection_;

@@ -58,6 +58,14 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
+std::size_t count_code_points(std::string_view text) {
+  std::size_t count = 0;
+  for (const char c : text) {
+    count += (static_cast<unsigned char>(c) & 0xC0U) != 0x80U ? 1 : 0;
+  }
+  return count;
+}
+
 std::string html_as_ascii(std::string_view html) {
   std::string out;
   out.reserve(html.size());

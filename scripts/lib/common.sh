@@ -11,10 +11,12 @@ AUTHFCGI_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 AUTHFCGI_PACKAGES=(
   build-essential cmake pkg-config libfcgi-dev spawn-fcgi libcgicc-dev libmysqlcppconn-dev
   libsodium-dev libkainjow-mustache-dev libssl-dev libgtest-dev libgmock-dev nginx apache2 mariadb-server
+  libzxcvbn-dev libcurl4-openssl-dev # password strength (libzxcvbn), mail over SMTP (libcurl)
   mariadb-client curl
   galera-4 rsync iproute2 # tests/galera: a two-node cluster, joined by rsync state transfer
   systemd util-linux libfcgi-bin # tests/systemd: a live systemd in namespaces; cgi-fcgi
   python3-pytest python3-requests # tests/http: the HTTP suite (pytest + requests)
+  python3-aiosmtpd openssl # the local SMTP sink (scripts/lib/smtp_sink.py); its test CA
 )
 
 af_log() { printf '%s\n' "$*" >&2; }
@@ -526,6 +528,52 @@ whoami_start() {
 }
 
 whoami_stop() { stop_pidfile python3 10 "$1/whoami.pid"; }
+
+# ---------------------------------------------------------------------------------------------
+# SMTP sink: the local mail server (scripts/lib/smtp_sink.py, Debian's python3-aiosmtpd) that
+# keeps every mail in a Maildir, on 127.0.0.1
+
+# smtp_sink_start DIR PORT [ARG...]: starts it (pid file DIR/smtp.pid, log DIR/smtp.log, Maildir
+# DIR/mail unless an ARG --maildir says otherwise) and waits until it accepts on PORT; ARGs go
+# to smtp_sink.py (--tls-cert F --tls-key F, --require-tls, --auth-user U
+# --auth-password-file F, --max-size N). smtp_sink_stop DIR stops it; the mails stay.
+smtp_sink_start() {
+  local dir="$1" port="$2" pidfile="$1/smtp.pid" log="$1/smtp.log" py
+  shift 2
+  [[ "$port" =~ ^[0-9]+$ ]] || af_die "the SMTP sink port must be a number (got '$port')"
+  py="$(command -v /usr/bin/python3 || command -v python3)" || af_die "the SMTP sink needs python3"
+  "$py" -c 'import aiosmtpd' 2>/dev/null ||
+    af_die "the SMTP sink needs Debian's python3-aiosmtpd (apt-get install python3-aiosmtpd)"
+  mkdir -p "$dir"
+  if pidfile_alive python3 "$pidfile"; then
+    af_die "an SMTP sink for $dir is already running (pid $(pids_from_file "$pidfile" | head -n1))"
+  fi
+  rm -f "$pidfile" # stale, from a crash
+  if port_in_use "$port"; then
+    af_die "port $port on 127.0.0.1 is already in use (SMTP sink)"
+  fi
+  printf '=== %s starting the SMTP sink on 127.0.0.1:%s\n' "$(date '+%F %T')" "$port" >>"$log"
+  # setsid: a Ctrl-C in the terminal reaches only the script, which stops things in order.
+  setsid "$py" "$AUTHFCGI_REPO/scripts/lib/smtp_sink.py" --port "$port" --pid-file "$pidfile" \
+    --maildir "$dir/mail" "$@" </dev/null >>"$log" 2>&1 &
+  local launched=$! i
+  for ((i = 0; i < 100; i++)); do
+    if [[ -s "$pidfile" ]] && port_in_use "$port"; then
+      return 0
+    fi
+    if ! kill -0 "$launched" 2>/dev/null; then
+      log_since_marker "$log" | tail -n 20 >&2
+      af_die "the SMTP sink exited during start-up (log: $log)"
+    fi
+    sleep 0.1
+  done
+  log_since_marker "$log" | tail -n 20 >&2
+  stop_pids python3 5 "$launched"
+  rm -f "$pidfile"
+  af_die "the SMTP sink did not accept on port $port within 10s (log: $log)"
+}
+
+smtp_sink_stop() { stop_pidfile python3 10 "$1/smtp.pid"; }
 
 # ---------------------------------------------------------------------------------------------
 # Apache httpd (mod_proxy_fcgi), private instance from conf/apache/authfcgi-local.conf.in

@@ -40,6 +40,16 @@ TEST_F(MysqlSessionStoreTest, CreatedSessionFindsItsUser) {
   EXPECT_EQ(user->username, "alice");
 }
 
+TEST_F(MysqlSessionStoreTest, FoundUserSaysWhetherItsEmailIsConfirmed) {
+  const auto carol = users_.add_unconfirmed("carol@example.com", "carol", "hash-c");
+  sessions_.create(kSidA, alice_, kNow + 3600);
+  sessions_.create(kSidB, carol, kNow + 3600);
+  EXPECT_TRUE(sessions_.find_user(kSidA, kNow)->email_confirmed);
+  EXPECT_FALSE(sessions_.find_user(kSidB, kNow)->email_confirmed);
+  ASSERT_TRUE(users_.confirm(carol));
+  EXPECT_TRUE(sessions_.find_user(kSidB, kNow)->email_confirmed) << "on the next request";
+}
+
 TEST_F(MysqlSessionStoreTest, FoundUserCarriesItsGroupsSorted) {
   ASSERT_TRUE(users_.add_to_group(alice_, "staff"));
   ASSERT_TRUE(users_.add_to_group(alice_, "admins"));

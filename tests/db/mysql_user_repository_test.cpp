@@ -256,3 +256,49 @@ TEST_F(MysqlUserRepositoryTest, GroupNamesAreBoundNotSpliced) {
 
 }  // namespace
 }  // namespace authfcgi::storage
+
+namespace authfcgi::storage {
+namespace {
+
+class MysqlAccountsSchemaTest : public testing::DbTest {
+ protected:
+  // The collation of every text column of the accounts' tables, from the schema itself.
+  std::vector<std::string> non_binary_text_columns() {
+    std::vector<std::string> found;
+    connection_.with_statement(
+        "SELECT CONCAT(table_name, '.', column_name, ' ', collation_name) FROM "
+        "information_schema.columns WHERE table_schema = DATABASE() AND collation_name IS NOT "
+        "NULL AND collation_name NOT LIKE '%\\_bin' AND table_name IN ('users', 'account_tokens', "
+        "'mail_outbox', 'user_groups')",
+        [&](sql::PreparedStatement& statement) {
+          const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+          while (rows->next()) {
+            found.push_back(rows->getString(1));
+          }
+        });
+    return found;
+  }
+  MysqlUserRepository users_{connection_};
+};
+
+TEST_F(MysqlAccountsSchemaTest, EveryTextColumnOfTheAccountsComparesBinary) {
+  // Under an accent-insensitive collation paul@exämple.com would find paul@example.com.
+  EXPECT_THAT(non_binary_text_columns(), IsEmpty());
+  users_.add("paul@example.com", "paul", "h");
+  EXPECT_FALSE(users_.find_by_email("paul@ex\xc3\xa4mple.com").has_value());
+  EXPECT_NO_THROW(users_.add("paul@ex\xc3\xa4mple.com", "paul2", "h")) << "two addresses";
+}
+
+TEST_F(MysqlAccountsSchemaTest, ARegisteredAccountStaysUnconfirmedUntilConfirmed) {
+  const auto added = users_.add("ann@example.com", "ann", "h");
+  const auto registered = users_.add_unconfirmed("bob@example.com", "bob", "h");
+  EXPECT_TRUE(users_.find_by_id(added)->confirmed) << "authctl's accounts are confirmed";
+  EXPECT_FALSE(users_.find_by_email("bob@example.com")->confirmed);
+  EXPECT_TRUE(users_.confirm(registered));
+  EXPECT_TRUE(users_.confirm(registered)) << "again: still there";
+  EXPECT_TRUE(users_.find_by_id(registered)->confirmed);
+  EXPECT_FALSE(users_.confirm(987654));
+}
+
+}  // namespace
+}  // namespace authfcgi::storage

@@ -250,6 +250,46 @@ class Whoami:
 
 
 @dataclass
+class SmtpSink:
+    """scripts/lib/smtp_sink.py on 127.0.0.1:PORT: the SMTP server that keeps every mail in a
+    Maildir (DIRECTORY/mail, or EXTRA_ARGS' --maildir; read it with mailbox.Mailbox). EXTRA_ARGS
+    go to smtp_sink.py: --tls-cert F --tls-key F, --require-tls, --auth-user U
+    --auth-password P, ... Stopping keeps the mails; start() again serves the same Maildir."""
+
+    directory: Path
+    port: int
+    extra_args: tuple[str, ...] = ()
+
+    @property
+    def maildir(self) -> Path:
+        args, found = list(self.extra_args), self.directory / "mail"
+        for i, arg in enumerate(args):  # the last one wins, as in argparse
+            if arg.startswith("--maildir="):
+                found = Path(arg.split("=", 1)[1])
+            elif arg == "--maildir" and i + 1 < len(args):
+                found = Path(args[i + 1])
+        return found
+
+    @property
+    def log(self) -> Path:
+        return self.directory / "smtp.log"
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        shell("smtp_sink_start", str(self.directory), str(self.port), *self.extra_args,
+              service="SMTP sink", logs=(self.log,))
+
+    def stop(self) -> None:
+        shell("smtp_sink_stop", str(self.directory), service="SMTP sink")
+
+    def pids(self) -> list[int]:
+        return pids_from_file(self.directory / "smtp.pid")
+
+
+@dataclass
 class WebServer:
     """A private nginx or Apache (conf/*/authfcgi-local.conf.in) in front of a worker socket;
     nginx may also have an upstream of several (EXTRA_SOCKETS: pools on several hosts)."""
@@ -468,6 +508,14 @@ class Site:
                     password or f"pass-{n} correct horse")
         self.add_user(user.email, user.username, user.password)
         return user
+
+    def legacy_user(self, username: str) -> User:
+        """An account whose username predates the username rule (authctl refuses such names
+        now): made with a plain name, then renamed in the database."""
+        user = self.new_user()
+        self.sql(f"UPDATE users SET username = X'{username.encode().hex()}' "
+                 f"WHERE email = X'{user.email.encode().hex()}'")
+        return User(user.email, username, user.password)
 
     def log_text(self) -> str:
         assert self.workers is not None

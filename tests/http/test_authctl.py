@@ -85,17 +85,59 @@ def test_delete_makes_a_logged_in_user_anonymous_at_once(site, browser, user):
 
 # --- groups (the auth gateway's `AUTHFCGI_REQUIRE_GROUP`) ----------------------------------
 
-def listed_groups(site, email: str) -> str:
-    """The GROUPS cell of EMAIL's row in `authctl user list`."""
+def listed(site, email: str, column: str) -> str:
+    """The COLUMN cell of EMAIL's row in `authctl user list`."""
     done = site.ctl("user", "list")
     assert done.returncode == 0, done.stderr
     header, *rows = done.stdout.splitlines()
-    assert header.split() == ["ID", "EMAIL", "USERNAME", "GROUPS"]
+    assert header.split() == ["ID", "EMAIL", "USERNAME", "CONFIRMED", "GROUPS"]
     for row in rows:
         cells = row.split()
         if cells[1] == email:
-            return cells[3]
+            return cells[header.split().index(column)]
     raise AssertionError(f"{email} is not in `authctl user list`")
+
+
+def listed_groups(site, email: str) -> str:
+    return listed(site, email, "GROUPS")
+
+
+def test_authctl_users_are_confirmed_and_confirm_says_so(site, user):
+    assert listed(site, user.email, "CONFIRMED") == "yes"
+    done = site.ctl("user", "confirm", "--email", user.email)
+    assert done.returncode == 0 and "is confirmed already" in done.stdout
+
+
+@pytest.mark.parametrize("username, reason", [
+    ("\u0458ohn", "Usernames must have only letters, numbers, dots or underscores"),
+    ("john\u00a0", "Usernames must have only letters, numbers, dots or underscores"),
+    ("jo\u0085hn", "Usernames must have only letters, numbers, dots or underscores"),
+    ("\u202enhoj", "Usernames must have only letters, numbers, dots or underscores"),
+])
+def test_user_add_refuses_names_that_pass_for_others(site, username, reason):
+    n = next_number()
+    done = site.ctl("user", "add", "--email", f"lookalike{n}@example.com", "--username", username,
+                    stdin=OTHER_PASSWORD + "\n")
+    assert done.returncode == 1 and reason in done.stderr
+    assert f"lookalike{n}" not in site.ctl("user", "list").stdout
+
+
+@pytest.mark.parametrize("password, reason", [
+    ("short", "at least 8 characters"),
+    ("password1", "too easy to guess"),
+    ("strongbutcarl0s-name", "must not contain your username"),
+])
+def test_user_add_refuses_weak_passwords_with_the_reason(site, password, reason):
+    n = next_number()
+    done = site.ctl("user", "add", "--email", f"weak{n}@example.com", "--username",
+                    f"carl0s{n}"[:6], stdin=password + "\n")
+    assert done.returncode == 1 and reason in done.stderr, done.stderr
+
+
+def test_user_add_refuses_a_non_ascii_address(site):
+    done = site.ctl("user", "add", "--email", "paul@ex\u00e4mple.com", "--username", "paulx",
+                    stdin=OTHER_PASSWORD + "\n")
+    assert done.returncode == 1 and "Invalid email address." in done.stderr
 
 
 def test_user_add_with_groups_puts_the_user_in_each(site):

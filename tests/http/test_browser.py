@@ -21,7 +21,7 @@ BROWSER_RUN = REPO / "tests" / "browser" / "run.sh"
 def test_a_real_browser_logs_in_is_remembered_and_logs_out(nginx_site, build_dir):
     if os.environ.get("AUTHFCGI_BROWSER", "1") == "0":
         pytest.skip("AUTHFCGI_BROWSER=0")
-    user = nginx_site.new_user(password="browser-pass-123", username="browser")
+    user = nginx_site.new_user(password="walk-in-chromium-123", username="browser")
     shots = build_dir / "browser-screenshots"
     done = subprocess.run(
         ["bash", str(BROWSER_RUN), nginx_site.base, user.email, user.password, user.username],

@@ -214,7 +214,7 @@ def test_admin_needs_the_group_and_a_group_change_counts_on_the_next_request(sit
 def test_a_user_added_with_the_group_gets_in(site):
     user = site.new_user()
     email, password = f"adm-{user.username}@example.com", user.password
-    done = site.ctl("user", "add", "--email", email, "--username", f"adm-{user.username}",
+    done = site.ctl("user", "add", "--email", email, "--username", f"adm_{user.username}",
                     "--group", "admins", stdin=password + "\n")
     assert done.returncode == 0, done.stderr
     b = Browser(site.base)

@@ -20,6 +20,9 @@ class MockUserRepository : public domain::UserRepository {
   MOCK_METHOD(bool, update_password_hash, (domain::UserId, std::string_view), (override));
   MOCK_METHOD(bool, replace_password_hash, (domain::UserId, std::string_view, std::string_view),
               (override));
+  MOCK_METHOD(domain::UserId, add_unconfirmed,
+              (std::string_view, std::string_view, std::string_view), (override));
+  MOCK_METHOD(bool, confirm, (domain::UserId), (override));
   MOCK_METHOD(domain::UserId, add, (std::string_view, std::string_view, std::string_view),
               (override));
   MOCK_METHOD(std::vector<domain::User>, list, (), (override));

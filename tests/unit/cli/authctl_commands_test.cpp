@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/zxcvbn_password_strength.h"
 #include "domain/errors.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_login_throttle_store.h"
@@ -51,6 +52,7 @@ class AuthctlTest : public ::testing::Test {
   testing::FakeRandomSource random_;
   testing::FakeClock clock_;
   domain::LoginThrottle throttle_{throttle_store_, random_, clock_, domain::ThrottleSettings{}};
+  const crypto::ZxcvbnPasswordStrength strength_;  // the real rules
   AuthctlContext context_{out_,
                           err_,
                           [this](ConfirmPassword confirm) {
@@ -64,7 +66,8 @@ class AuthctlTest : public ::testing::Test {
                             ++migrate_calls_;
                             return applied_migrations_;
                           },
-                          throttle_};
+                          throttle_,
+                          strength_};
 
   // `count` failed logins of the email from the address, just now.
   void fail_logins(const std::string& email, const std::string& address, int count) {
@@ -123,15 +126,63 @@ TEST_F(AuthctlTest, AddWithBadUsernameIs1) {
   EXPECT_THAT(err_.str(), HasSubstr("username"));
 }
 
-TEST_F(AuthctlTest, UsernameOf64MultiByteCharactersIsAccepted) {
-  std::string username;
-  for (int i = 0; i < 64; ++i) {
-    username += "\xc3\xa9";  // é
+TEST_F(AuthctlTest, UsernamesFollowFlaskysRuleInAscii) {
+  // Each of these passes for "john" or hides something on a terminal.
+  for (const std::string& username :
+       {std::string("\xd1\x98ohn"), std::string("john\xc2\xa0"), std::string("jo\xc2\x85hn"),
+        std::string("\xe2\x80\xaenhoj"), std::string("jos\xc3\xa9"), std::string("2john")}) {
+    EXPECT_EQ(run({"user", "add", "--email", "c@example.com", "--username", username}), kExitUsage)
+        << username;
   }
+  EXPECT_THAT(
+      err_.str(),
+      HasSubstr("username: Usernames must have only letters, numbers, dots or underscores"));
+  EXPECT_THAT(prompts_, IsEmpty()) << "refused before a password is asked";
   EXPECT_CALL(users_, find_by_email(_)).WillOnce(Return(std::nullopt));
   EXPECT_CALL(hasher_, hash(_)).WillOnce(Return("h"));
-  EXPECT_CALL(users_, add(_, username, _)).WillOnce(Return(1));
-  EXPECT_EQ(run({"user", "add", "--email", "e@example.com", "--username", username}), kExitOk);
+  EXPECT_CALL(users_, add(_, std::string(64, 'j'), _)).WillOnce(Return(1));
+  EXPECT_EQ(run({"user", "add", "--email", "e@example.com", "--username", std::string(64, 'j')}),
+            kExitOk);
+}
+
+TEST_F(AuthctlTest, ANewAddressIsAsciiOnly) {
+  for (const char* email : {"paul@ex\xc3\xa4mple.com", "paul\xe2\x80\x8b@example.com"}) {
+    EXPECT_EQ(run({"user", "add", "--email", email, "--username", "paul"}), kExitUsage) << email;
+  }
+  EXPECT_THAT(err_.str(), HasSubstr("email: Invalid email address."));
+}
+
+TEST_F(AuthctlTest, ANewPasswordFollowsTheFormsRulesWithTheReason) {
+  EXPECT_CALL(users_, find_by_email(_)).WillRepeatedly(Return(std::nullopt));
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"short1!", "password: Password must be at least 8 characters long."},
+      {"password1", "password: This password is too easy to guess"},
+      {"carol-sings-2026!", "password: Password must not contain your username."}};
+  for (const auto& [password, message] : refused) {
+    password_ = {password, ""};
+    err_.str("");
+    EXPECT_EQ(run({"user", "add", "--email", "c@example.com", "--username", "carol"}), kExitUsage);
+    EXPECT_THAT(err_.str(), HasSubstr(message)) << password;
+  }
+  // user passwd: the user's own name and address count.
+  EXPECT_CALL(users_, find_by_email("ann@example.com")).WillRepeatedly(Return(kAnn));
+  password_ = {std::string("ann@example-rules!"), ""};
+  EXPECT_EQ(run({"user", "passwd", "--email", "ann@example.com"}), kExitUsage);
+}
+
+TEST_F(AuthctlTest, ConfirmMarksTheAccountConfirmedOnce) {
+  domain::User unconfirmed = kAnn;
+  unconfirmed.confirmed = false;
+  EXPECT_CALL(users_, find_by_email("ann@example.com"))
+      .WillOnce(Return(unconfirmed))
+      .WillOnce(Return(kAnn));
+  EXPECT_CALL(users_, confirm(7)).WillOnce(Return(true));
+  EXPECT_EQ(run({"user", "confirm", "--email", "Ann@Example.com"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("confirmed ann@example.com"));
+  EXPECT_EQ(run({"user", "confirm", "--email", "ann@example.com"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("is confirmed already"));
+  EXPECT_CALL(users_, find_by_email("nobody@example.com")).WillOnce(Return(std::nullopt));
+  EXPECT_EQ(run({"user", "confirm", "--email", "nobody@example.com"}), kExitNotFound);
 }
 
 TEST_F(AuthctlTest, AddWithEmptyOrHugePasswordIs1) {
@@ -345,28 +396,29 @@ TEST_F(AuthctlTest, PasswdForUnknownEmailIs2) {
   EXPECT_THAT(prompts_, IsEmpty());
 }
 
-TEST_F(AuthctlTest, ListPrintsIdEmailUsernameAndGroupsColumns) {
-  const domain::User bo{12, "bo@example.com", "bo", "h", {"admins", "staff"}};
+TEST_F(AuthctlTest, ListPrintsIdEmailUsernameConfirmedAndGroupsColumns) {
+  domain::User bo{12, "bo@example.com", "bo", "h", {"admins", "staff"}};
+  bo.confirmed = false;
   EXPECT_CALL(users_, list()).WillOnce(Return(std::vector<domain::User>{kAnn, bo}));
   EXPECT_EQ(run({"user", "list"}), kExitOk);
   EXPECT_EQ(out_.str(),
-            "ID  EMAIL            USERNAME  GROUPS\n"
-            "7   ann@example.com  ann       -\n"
-            "12  bo@example.com   bo        admins,staff\n");
+            "ID  EMAIL            USERNAME  CONFIRMED  GROUPS\n"
+            "7   ann@example.com  ann       yes        -\n"
+            "12  bo@example.com   bo        no         admins,staff\n");
   EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr("argon2id")));
 }
 
-TEST_F(AuthctlTest, ListAlignsColumnsByCharactersNotBytes) {
-  // "jos\u00e9" is 5 bytes but 4 characters wide, like "jose".
+TEST_F(AuthctlTest, ListShowsStoredValuesEscapedSoNoneCanPassForAnother) {
+  // Accounts from before the ASCII rule: a Cyrillic je, a right-to-left override, an escape.
   EXPECT_CALL(users_, list())
-      .WillOnce(
-          Return(std::vector<domain::User>{{1, "jos\xc3\xa9@example.com", "jos\xc3\xa9", "h", {}},
-                                           {2, "jose@example.com", "jose", "h", {}}}));
+      .WillOnce(Return(
+          std::vector<domain::User>{{1, "\xd1\x98ohn@example.com", "\xd1\x98ohn", "h", {}},
+                                    {2, "john@example.com", "\xe2\x80\xaenhoj\x1b[2J", "h", {}}}));
   EXPECT_EQ(run({"user", "list"}), kExitOk);
   EXPECT_EQ(out_.str(),
-            "ID  EMAIL             USERNAME  GROUPS\n"
-            "1   jos\xc3\xa9@example.com  jos\xc3\xa9      -\n"
-            "2   jose@example.com  jose      -\n");
+            "ID  EMAIL                    USERNAME                 CONFIRMED  GROUPS\n"
+            "1   \\xd1\\x98ohn@example.com  \\xd1\\x98ohn              yes        -\n"
+            "2   john@example.com         \\xe2\\x80\\xaenhoj\\x1b[2J  yes        -\n");
 }
 
 TEST_F(AuthctlTest, DeleteRemovesTheUser) {

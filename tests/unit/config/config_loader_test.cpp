@@ -279,3 +279,51 @@ TEST(ConfigLoader, AnOldAndANewNameForOneSettingIsAnError) {
 
 }  // namespace
 }  // namespace authfcgi::config
+
+namespace authfcgi::config {
+namespace {
+
+TEST(ConfigLoaderMail, ReadsTheMailKeysWithTheirDefaults) {
+  const auto defaults = load_config(kSecretLine, {});
+  ASSERT_TRUE(defaults.config);
+  EXPECT_FALSE(defaults.config->registration_open);
+  EXPECT_EQ(defaults.config->mail.from, "Flasky Admin <flasky@example.com>");
+  EXPECT_EQ(defaults.config->mail.subject_prefix, "[Flasky]");
+  EXPECT_TRUE(defaults.config->mail.smtp_url.empty());
+  const auto loaded = load_config(kSecretLine +
+                                      "registration = open\n"
+                                      "public_url = https://login.example.com/\n"
+                                      "smtp_url = smtp://127.0.0.1:2525\n"
+                                      "smtp_user = mailer\n"
+                                      "smtp_require_tls = true\n"
+                                      "mail_retry_min = 5\n",
+                                  {{"AUTHFCGI_SMTP_PASSWORD", "from-the-environment"}});
+  ASSERT_TRUE(loaded.config) << ::testing::PrintToString(loaded.errors);
+  EXPECT_TRUE(loaded.config->registration_open);
+  EXPECT_EQ(loaded.config->public_url, "https://login.example.com") << "no trailing slash";
+  EXPECT_EQ(loaded.config->mail.smtp_password, "from-the-environment");
+  EXPECT_TRUE(loaded.config->mail.smtp_require_tls);
+  EXPECT_EQ(loaded.config->mail.retry_min_seconds, 5);
+}
+
+TEST(ConfigLoaderMail, RefusesWhatWouldBreakMailOrItsLinks) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"registration = open\n", "needs public_url"},
+      {"registration = maybe\n", "expected open or closed"},
+      {"public_url = login.example.com\n", "expected https://"},
+      {"public_url = https://a.example/\"><script>\n", "expected https://"},
+      {"smtp_url = http://mail.example.com\n", "expected smtp://"},
+      // A line break ends the value: the rest is a line of its own, and no key.
+      {"mail_from = Flasky <x@example.com>\r\nBcc: evil@example.com\n", "expected 'key = value'"},
+      {"mail_from = Flasky\x01 <x@example.com>\n", "printable ASCII"},
+      {"mail_subject_prefix = [Fl\xc3\xa4sky]\n", "printable ASCII"},
+  };
+  for (const auto& [lines, message] : bad) {
+    const auto result = load_config(kSecretLine + lines, {});
+    EXPECT_FALSE(result.config) << lines;
+    EXPECT_THAT(::testing::PrintToString(result.errors), HasSubstr(message)) << lines;
+  }
+}
+
+}  // namespace
+}  // namespace authfcgi::config

@@ -64,3 +64,23 @@ TEST(Email, MessagesAreTheWtformsTexts) {
 
 }  // namespace
 }  // namespace authfcgi::domain
+
+namespace authfcgi::domain {
+namespace {
+
+TEST(NewEmail, OnlyPrintableAsciiAddressesAreStored) {
+  EXPECT_EQ(validate_new_email("paul@example.com"), std::nullopt);
+  EXPECT_EQ(validate_new_email("paul@xn--exmple-cua.com"), std::nullopt) << "an IDN as xn--";
+  for (const char* bad : {"paul@ex\xc3\xa4mple.com", "p\xc3\xa4ul@example.com",
+                          "paul\xe2\x80\x8b@example.com" /* zero-width space */,
+                          "paul@example.com\xc2\xa0", "\xe2\x80\xaepaul@example.com"}) {
+    EXPECT_EQ(validate_new_email(bad), EmailError::Invalid) << bad;
+    EXPECT_EQ(email_error_message(*validate_new_email(bad)), "Invalid email address.");
+  }
+  // A login still accepts an address an account may already have.
+  EXPECT_EQ(validate_email("paul@ex\xc3\xa4mple.com"), std::nullopt);
+  EXPECT_EQ(validate_new_email(""), EmailError::Missing);
+}
+
+}  // namespace
+}  // namespace authfcgi::domain
