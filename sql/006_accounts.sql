@@ -8,13 +8,14 @@ ALTER TABLE users ADD COLUMN IF NOT EXISTS confirmed TINYINT(1) NOT NULL DEFAULT
 
 -- The links of the mails: only a digest of each token is kept (the token itself is in the mail
 -- alone). purpose: 1 confirm the account, 2 reset the password, 3 change the address (to
--- new_email). A token is deleted when used, when its purpose is void (a reset when the
--- password changes) or after expires_at (unix seconds).
+-- new_email). A token is deleted when used or after expires_at (unix seconds); a reset token
+-- also holds the digest of the password hash it was issued for, and is void once that changed.
 CREATE TABLE IF NOT EXISTS account_tokens (
-  token_digest BINARY(32) NOT NULL,
+  token_digest CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   user_id BIGINT UNSIGNED NOT NULL,
   purpose TINYINT UNSIGNED NOT NULL,
   new_email VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+  password_digest CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,
   expires_at BIGINT NOT NULL,
   PRIMARY KEY (token_digest),
   KEY ix_account_tokens_user (user_id, purpose),

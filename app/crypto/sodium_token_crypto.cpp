@@ -62,6 +62,10 @@ std::string SodiumTokenCrypto::session_id_digest(std::string_view sid) const {
   return sha256_hex(sid);
 }
 
+bool SodiumTokenCrypto::digest_matches(std::string_view value, std::string_view digest) const {
+  return constant_time_equal(sha256_hex(value), digest);
+}
+
 std::string SodiumTokenCrypto::device_account_tag(std::string_view email) const {
   return account_tag(keys_.signing_key(KeyPurpose::Device), email);
 }

@@ -17,6 +17,7 @@ class SodiumTokenCrypto final : public domain::TokenCrypto {
   [[nodiscard]] bool remember_hash_matches(std::string_view token,
                                            std::string_view stored) const override;
   [[nodiscard]] std::string session_id_digest(std::string_view sid) const override;
+  [[nodiscard]] bool digest_matches(std::string_view value, std::string_view digest) const override;
   [[nodiscard]] std::string device_account_tag(std::string_view email) const override;
   [[nodiscard]] bool device_account_tag_matches(std::string_view email,
                                                 std::string_view tag) const override;

@@ -14,7 +14,11 @@ void Accounts::log_out_everywhere(UserId user_id) {
 }
 
 bool Accounts::set_password(UserId user_id, std::string_view password) {
-  if (!users_.update_password_hash(user_id, hasher_.hash(password))) {
+  return set_password_hash(user_id, hasher_.hash(password));
+}
+
+bool Accounts::set_password_hash(UserId user_id, std::string_view password_hash) {
+  if (!users_.update_password_hash(user_id, password_hash)) {
     return false;
   }
   log_out_everywhere(user_id);

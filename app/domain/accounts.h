@@ -22,6 +22,9 @@ class Accounts {
   // Stores a hash of the new password and ends every login of the user: whoever knew the old
   // password may hold a session or a remember token. False when the user does not exist.
   [[nodiscard]] bool set_password(UserId user_id, std::string_view password);
+  // The same with the hash already made (outside the caller's transaction: hashing takes a
+  // while and must not hold its locks).
+  [[nodiscard]] bool set_password_hash(UserId user_id, std::string_view password_hash);
 
  private:
   UserRepository& users_;

@@ -126,6 +126,8 @@ class AuthCore {
   void ensure_session(Visit& visit) const;
 
   [[nodiscard]] Accounts& accounts() { return accounts_; }
+  // The login throttle, which other attempts on an address (a registration) count against.
+  [[nodiscard]] LoginThrottle& throttle() { return throttle_; }
 
  private:
   // A remember token came back after it was used: someone copied it. Whoever holds its

@@ -82,6 +82,23 @@ class MailSender {
   virtual void send(const MailMessage& message) = 0;
 };
 
+// What a mail says beyond its kind: who it greets and the link it carries (a path of this site:
+// the composer puts public_url before it, never a request's Host).
+struct MailContent {
+  MailKind kind = MailKind::ConfirmAccount;
+  std::string username;
+  std::string link_path;  // "/auth/confirm/<token>"; empty for a notice without a link
+  std::string new_email;  // ChangeEmail / EmailChanged: the new address
+};
+
+// Renders a mail (subject with its prefix, text and HTML parts) from templates. Thread-safe.
+class MailComposer {
+ public:
+  virtual ~MailComposer() = default;
+  [[nodiscard]] virtual MailMessage compose(std::string_view to,
+                                            const MailContent& content) const = 0;
+};
+
 // Runs `work` in one database transaction: everything it writes is kept, or nothing (it
 // rethrows). The outbox row of a mail is written with the change that causes it.
 class Transactions {

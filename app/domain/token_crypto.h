@@ -26,6 +26,9 @@ class TokenCrypto {
                                                    std::string_view stored) const = 0;
   // The unkeyed digest a session id is stored as (its row's key).
   [[nodiscard]] virtual std::string session_id_digest(std::string_view sid) const = 0;
+  // True when digest is session_id_digest(value); compares in constant time.
+  [[nodiscard]] virtual bool digest_matches(std::string_view value,
+                                            std::string_view digest) const = 0;
   // The keyed hash (current device key) that names an account in a device marker.
   [[nodiscard]] virtual std::string device_account_tag(std::string_view email) const = 0;
   // True when tag is device_account_tag(email) under the current or a previous key; compares

@@ -32,6 +32,8 @@ class UserRepository {
                                  std::string_view password_hash) = 0;
   // Marks the account confirmed (again: no harm). Returns false when the user does not exist.
   virtual bool confirm(UserId id) = 0;
+  // Whether an account has this username (byte for byte).
+  [[nodiscard]] virtual bool username_taken(std::string_view username) = 0;
   // Every user with its groups.
   [[nodiscard]] virtual std::vector<User> list() = 0;
   // The user's groups, sorted; empty for no groups or no such user.

@@ -22,12 +22,14 @@
 #include "crypto/sodium_random_source.h"
 #include "crypto/sodium_token_crypto.h"
 #include "crypto/system_clock.h"
+#include "crypto/zxcvbn_password_strength.h"
 #include "domain/auth_service.h"
 #include "domain/mail_delivery.h"
 #include "fcgi/server.h"
 #include "logging/stderr_event_sink.h"
 #include "mail/curl_smtp_sender.h"
 #include "mail/delivery_thread.h"
+#include "storage/mysql_account_token_store.h"
 #include "storage/mysql_connection.h"
 #include "storage/mysql_login_throttle_store.h"
 #include "storage/mysql_mail_outbox.h"
@@ -35,6 +37,7 @@
 #include "storage/mysql_session_store.h"
 #include "storage/mysql_user_repository.h"
 #include "web/app.h"
+#include "web/view/mail_renderer.h"
 #include "web/view/renderer.h"
 
 namespace {
@@ -131,6 +134,7 @@ struct SharedServices {
   crypto::SodiumTokenCrypto token_crypto;
   crypto::SystemClock clock;
   logging::StderrEventSink events;
+  crypto::ZxcvbnPasswordStrength strength;
   std::string dummy_hash;
 
   SharedServices(const config::Config& config, const std::vector<std::string_view>& previous)
@@ -148,18 +152,28 @@ struct WorkerContext {
   storage::MysqlSessionStore sessions;
   storage::MysqlRememberTokenStore remember_tokens;
   storage::MysqlLoginThrottleStore throttle;
+  storage::MysqlAccountTokenStore account_tokens;
+  storage::MysqlMailOutbox outbox;
+  storage::MysqlTransactions transactions;
+  web::AccountServices accounts;
   web::App app;
 
-  WorkerContext(const config::Config& config, SharedServices& shared, web::view::Renderer& renderer)
+  WorkerContext(const config::Config& config, SharedServices& shared, web::view::Renderer& renderer,
+                const web::view::MailRenderer& mail)
       : connection(config.database),
         users(connection),
         sessions(connection),
         remember_tokens(connection),
         throttle(connection),
+        account_tokens(connection),
+        outbox(connection),
+        transactions(connection),
+        accounts{account_tokens, outbox,          transactions,
+                 mail,           shared.strength, config.registration_open},
         app(web::AppDependencies{users, sessions, remember_tokens, throttle, shared.hasher,
                                  shared.clock, shared.token_crypto, shared.random, shared.events,
                                  shared.keys, renderer, config.session, config.throttle,
-                                 shared.dummy_hash}) {}
+                                 shared.dummy_hash, &accounts}) {}
 };
 
 // One write per line, as the server's own lines.
@@ -235,8 +249,11 @@ int run(const std::vector<std::string>& args) {
   // any thread starts: a broken template is a clear start-up error, not a worker that never
   // serves.
   std::unique_ptr<web::view::Renderer> renderer;
+  std::unique_ptr<web::view::MailRenderer> mail;
   try {
     renderer = std::make_unique<web::view::Renderer>(config.templates_dir);
+    mail = std::make_unique<web::view::MailRenderer>(config.templates_dir, config.public_url,
+                                                     config.mail.subject_prefix);
   } catch (const std::exception& error) {
     std::cerr << "authfcgi: " << error.what() << '\n';
     return kExitConfig;
@@ -258,8 +275,8 @@ int run(const std::vector<std::string>& args) {
         },
         kDeliveryInterval, log_line);
   }
-  fcgi::Server server(options, [&config, &shared, &renderer]() {
-    auto context = std::make_shared<WorkerContext>(config, shared, *renderer);
+  fcgi::Server server(options, [&config, &shared, &renderer, &mail]() {
+    auto context = std::make_shared<WorkerContext>(config, shared, *renderer, *mail);
     return fcgi::WorkerHandlers{
         [context](const web::Request& request) { return context->app.handle(request); },
         [context](int status) { return context->app.error_page(status); }};

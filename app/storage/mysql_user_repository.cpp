@@ -105,6 +105,17 @@ bool MysqlUserRepository::confirm(domain::UserId id) {
   return changed > 0 || find_by_id(id).has_value();
 }
 
+bool MysqlUserRepository::username_taken(std::string_view username) {
+  bool taken = false;
+  connection_.with_statement("SELECT 1 FROM users WHERE username = ?",
+                             [&](sql::PreparedStatement& statement) {
+                               statement.setString(1, std::string(username));
+                               const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+                               taken = rows->next();
+                             });
+  return taken;
+}
+
 domain::UserId MysqlUserRepository::insert(std::string_view email, std::string_view username,
                                            std::string_view password_hash, bool confirmed) {
   connection_.with_statement(

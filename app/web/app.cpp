@@ -7,6 +7,7 @@
 
 #include "domain/auth_core.h"
 #include "domain/errors.h"
+#include "domain/self_service.h"
 #include "util/utf8.h"
 #include "web/cookie.h"
 #include "web/cookie_names.h"
@@ -75,7 +76,10 @@ void add_common_headers(Response& response) {
   response.add_header("X-Frame-Options", "DENY");
   response.add_header("Content-Security-Policy", "frame-ancestors 'none'");
   response.add_header("X-Content-Type-Options", "nosniff");
-  response.add_header("Referrer-Policy", "same-origin");
+  // A page may ask for less (the reset form: no-referrer).
+  if (response.header("Referrer-Policy").empty()) {
+    response.add_header("Referrer-Policy", "same-origin");
+  }
   response.add_header("Cache-Control", "no-store");
 }
 
@@ -144,7 +148,17 @@ struct App::Impl {
             deps.users, deps.sessions, deps.remember_tokens, deps.throttle, deps.hasher,
             deps.token_crypto, deps.random, deps.events, deps.clock, deps.session_settings,
             deps.throttle_settings, std::string(deps.dummy_hash)}),
-        services_{core_, csrf_, deps.renderer} {}
+        services_{core_, csrf_, deps.renderer} {
+    if (deps.accounts != nullptr) {
+      self_service_.emplace(domain::SelfServiceDependencies{
+          deps.users, deps.accounts->tokens, deps.accounts->outbox, deps.accounts->transactions,
+          deps.accounts->composer, deps.hasher, deps.accounts->strength, deps.token_crypto,
+          deps.clock, core_.throttle(), core_.accounts(), domain::SelfServiceSettings{}});
+      account_services_.emplace(handlers::AccountHandlerServices{
+          services_, *self_service_, deps.accounts->registration_open,
+          deps.session_settings.force_secure_cookies});
+    }
+  }
 
   Response handle(const Request& request);
   Response error_page(PageContext* context, int status);
@@ -160,6 +174,8 @@ struct App::Impl {
   DeviceCookieCodec devices_;
   domain::AuthCore core_;
   handlers::AuthHandlerServices services_;
+  std::optional<domain::SelfService> self_service_;  // with AppDependencies::accounts
+  std::optional<handlers::AccountHandlerServices> account_services_;
 };
 
 domain::SessionState App::Impl::load_session(const Request& request, std::int64_t now) const {
@@ -178,6 +194,12 @@ Response App::Impl::route(PageContext& context, const RouteMatch& match) {
   if (!match.route ||
       (*match.route == Route::Verify && context.request.gateway == GatewayCall::None)) {
     return error_page(&context, 404);
+  }
+  // Flasky's before_app_request: a logged-in user who has not confirmed the address sees only
+  // the home page and the auth pages until it is confirmed.
+  if (context.visit.user && !context.visit.user->email_confirmed && *match.route != Route::Index &&
+      !context.request.path.starts_with("/auth/")) {
+    return Response::redirect("/auth/unconfirmed");
   }
   if (!match.method_allowed) {
     Response response = error_page(&context, 405);
@@ -203,6 +225,35 @@ Response App::Impl::route(PageContext& context, const RouteMatch& match) {
     }
     case Route::Forbidden:
       return error_page(&context, 403);
+    case Route::Register:
+      if (!account_services_ || !account_services_->registration_open) {
+        return error_page(&context, 404);
+      }
+      return handlers::register_account(context, *account_services_);
+    case Route::Unconfirmed:
+      return handlers::unconfirmed(context, services_);
+    case Route::ResendConfirmation:
+      if (!account_services_) {
+        return error_page(&context, 404);
+      }
+      return handlers::resend_confirmation(context, *account_services_);
+    case Route::Confirm:
+      if (!account_services_) {
+        return error_page(&context, 404);
+      }
+      return handlers::confirm(context, *account_services_, match.param);
+    case Route::ResetRequest:
+    case Route::ResetLink:
+    case Route::ResetForm:
+      if (!account_services_) {
+        return error_page(&context, 404);
+      }
+      if (*match.route == Route::ResetRequest) {
+        return handlers::reset_request(context, *account_services_);
+      }
+      return *match.route == Route::ResetLink
+                 ? handlers::reset_link(context, *account_services_, match.param)
+                 : handlers::reset_form(context, *account_services_);
   }
   return error_page(&context, 404);
 }

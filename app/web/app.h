@@ -4,11 +4,14 @@
 #include <string_view>
 
 #include "crypto/key_ring.h"
+#include "domain/account_tokens.h"
 #include "domain/auth_event_sink.h"
 #include "domain/auth_settings.h"
 #include "domain/clock.h"
 #include "domain/login_throttle_store.h"
+#include "domain/mail.h"
 #include "domain/password_hasher.h"
+#include "domain/password_policy.h"
 #include "domain/random_source.h"
 #include "domain/remember_token_store.h"
 #include "domain/session_store.h"
@@ -19,6 +22,16 @@
 #include "web/view/renderer.h"
 
 namespace authfcgi::web {
+
+// The self-service accounts' stores and services (registration, confirmation).
+struct AccountServices {
+  domain::AccountTokenStore& tokens;
+  domain::MailOutbox& outbox;
+  domain::Transactions& transactions;
+  const domain::MailComposer& composer;
+  const domain::PasswordStrength& strength;
+  bool registration_open = false;  // /auth/register answers 404 unless open
+};
 
 // Everything App needs, by reference; the owner (one worker thread's context) outlives App.
 struct AppDependencies {
@@ -36,6 +49,7 @@ struct AppDependencies {
   domain::SessionSettings session_settings;
   domain::ThrottleSettings throttle_settings;
   std::string_view dummy_hash;  // domain::make_dummy_hash, made once per process
+  AccountServices* accounts;    // nullptr: the account pages answer 404 (tests of the login)
 };
 
 // The whole web application as a pure function of a request: it translates cookies and forms

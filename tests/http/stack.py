@@ -393,6 +393,7 @@ class Site:
     web: WebServer | None = None
     whoami: Whoami | None = None  # the app behind the protected /whoami
     authorizer: Workers | None = None  # Apache sites: the gateway's authorizer workers
+    smtp: SmtpSink | None = None  # the mail server the workers deliver to (its Maildir)
     parts: list = field(default_factory=list)  # what start() and add_*() started, in order
 
     @property
@@ -438,7 +439,18 @@ class Site:
         # Apache's children (www-data) must traverse the directories to reach the socket.
         self.directory.chmod(0o755)
         self.mariadb.create_database(self.db_name, self.db_name, self.db_password)
-        self.write_config(self.config, *self.config_lines)
+        # Mail: a sink of the site's own; links point at the site's web server (its port is
+        # chosen now); registration is open; failed mails are tried again within seconds. A
+        # key the site's own lines set is theirs (the configuration refuses a key twice).
+        self.smtp = SmtpSink(self.directory / "smtp", free_port())
+        self.add(self.smtp)
+        web_port = free_port()
+        own_keys = {line.split("=", 1)[0].strip() for line in self.config_lines}
+        mail_lines = [line for line in (
+            f"smtp_url = {self.smtp.url}", f"public_url = http://127.0.0.1:{web_port}",
+            "registration = open", "mail_retry_min = 1", "mail_retry_max = 2")
+            if line.split("=", 1)[0].strip() not in own_keys]
+        self.write_config(self.config, *mail_lines, *self.config_lines)
         migrated = self.ctl("db", "migrate")
         if migrated.returncode != 0:
             raise StackError(f"authctl db migrate failed:\n{migrated.stderr}")
@@ -450,7 +462,7 @@ class Site:
             self.authorizer = Workers(self.authfcgi, self.config, f"127.0.0.1:{free_port()}",
                                       self.directory, 1, role="authorizer")
             self.add(self.authorizer)
-        self.workers, self.web = self.add_pool(processes=self.processes, name="w")
+        self.workers, self.web = self.add_pool(processes=self.processes, name="w", port=web_port)
         return self
 
     def add(self, part: Workers | WebServer | Whoami) -> Workers | WebServer | Whoami:
@@ -460,7 +472,7 @@ class Site:
         return part
 
     def add_pool(self, config: Path | None = None, server: str | None = None,
-                 processes: int = 1, name: str = "") -> tuple[Workers, WebServer]:
+                 processes: int = 1, name: str = "", port: int = 0) -> tuple[Workers, WebServer]:
         """Another pool of workers on this site's database (CONFIG: this site's by default)
         behind a web server of its own, as a second host would run it."""
         name = name or f"pool{len(self.parts) // 2 + 1}"
@@ -469,7 +481,7 @@ class Site:
                           socket_path(self.directory, f"{name}.sock"), self.directory,
                           processes, socket_group_for(server))
         self.add(workers)
-        web = WebServer(server, self.directory / f"{server}-{name}", free_port(),
+        web = WebServer(server, self.directory / f"{server}-{name}", port or free_port(),
                         workers.socket, extra_config=self.web_config,
                         whoami_port=self.whoami.port if self.whoami else 0,
                         authorizer=self.authorizer.socket if self.authorizer else "")

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "domain/auth_core.h"
+#include "domain/self_service.h"
 #include "web/csrf.h"
 #include "web/page_context.h"
 #include "web/response.h"
@@ -17,7 +18,31 @@ struct AuthHandlerServices {
   view::Renderer& renderer;
 };
 
+// The self-service account pages use these besides the login's.
+struct AccountHandlerServices {
+  AuthHandlerServices& auth;
+  domain::SelfService& self_service;
+  bool registration_open = false;
+  bool force_secure_cookies = false;  // the session settings' secure_cookies
+};
+
 [[nodiscard]] Response home(PageContext& context, view::Renderer& renderer);
+[[nodiscard]] Response register_account(PageContext& context, AccountHandlerServices& services);
+[[nodiscard]] Response unconfirmed(PageContext& context, AuthHandlerServices& services);
+[[nodiscard]] Response resend_confirmation(PageContext& context, AccountHandlerServices& services);
+[[nodiscard]] Response confirm(PageContext& context, AccountHandlerServices& services,
+                               std::string_view token);
+// Password reset: the request form (always the same answer), the mailed link (moves its token
+// into a cookie and redirects to the form), and the form that sets the new password.
+[[nodiscard]] Response reset_request(PageContext& context, AccountHandlerServices& services);
+[[nodiscard]] Response reset_link(PageContext& context, AccountHandlerServices& services,
+                                  std::string_view token);
+[[nodiscard]] Response reset_form(PageContext& context, AccountHandlerServices& services);
+// login_required: nullopt for a logged-in visitor, else the redirect to the login page (with
+// Flask-Login's flash and the path as `next`).
+[[nodiscard]] std::optional<Response> require_login(PageContext& context);
+// The throttle's 429 for a form: the page with a notice saying how long to wait.
+[[nodiscard]] std::string throttle_notice(std::int64_t retry_after_seconds);
 [[nodiscard]] Response secret(PageContext& context, view::Renderer& renderer);
 [[nodiscard]] Response login(PageContext& context, AuthHandlerServices& services);
 // The auth gateway's answer for nginx's auth_request (GET /auth/verify): 200 with Remote-User,

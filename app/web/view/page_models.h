@@ -38,6 +38,34 @@ struct SecretPage {
   Layout layout;
 };
 
+// One field of an account form; the password fields never carry a value.
+struct FormField {
+  std::string name;  // the form's name and the input's id
+  std::string label;
+  std::string type;          // "email", "text", "password"
+  std::string value;         // as typed
+  std::string autocomplete;  // "email", "username", "current-password", "new-password"
+  std::vector<std::string> errors;
+};
+
+// The account forms (register, change password, reset, change email): a heading, an optional
+// text, the fields and a button. Focus goes to the first field with an error, else the first.
+struct AccountFormPage {
+  Layout layout;
+  std::string heading;
+  std::string intro;
+  std::string form_action;
+  std::string csrf_token;
+  std::vector<FormField> fields;
+  std::string submit_label;
+};
+
+// Flasky's unconfirmed.html: why the site waits, and a button for another mail.
+struct UnconfirmedPage {
+  Layout layout;
+  std::string csrf_token;
+};
+
 struct ErrorPage {
   Layout layout;
   int status = 500;

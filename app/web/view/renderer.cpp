@@ -1,5 +1,8 @@
 #include "web/view/renderer.h"
 
+#include "web/view/template_file.h"
+
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <fstream>
@@ -14,24 +17,28 @@
 #include <kainjow/mustache.hpp>
 
 namespace authfcgi::web::view {
-namespace {
 
-using kainjow::mustache::data;
-using kainjow::mustache::mustache;
-
-mustache load_template(const std::string& dir, std::string_view name) {
-  const std::string path = dir + "/" + std::string(name) + ".mustache";
+kainjow::mustache::mustache parse_template_file(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     throw std::runtime_error("cannot read template " + path);
   }
   std::ostringstream text;
   text << file.rdbuf();
-  mustache parsed(text.str());
+  kainjow::mustache::mustache parsed(text.str());
   if (!parsed.is_valid()) {
     throw std::runtime_error("invalid template " + path + ": " + parsed.error_message());
   }
   return parsed;
+}
+
+namespace {
+
+using kainjow::mustache::data;
+using kainjow::mustache::mustache;
+
+mustache load_template(const std::string& dir, std::string_view name) {
+  return parse_template_file(dir + "/" + std::string(name) + ".mustache");
 }
 
 data message_list(const std::vector<std::string>& messages) {
@@ -169,7 +176,9 @@ struct Renderer::Templates {
         login(load_template(dir, "login")),
         secret(load_template(dir, "secret")),
         logout(load_template(dir, "logout")),
-        error(load_template(dir, "error")) {}
+        error(load_template(dir, "error")),
+        account_form(load_template(dir, "account_form")),
+        unconfirmed(load_template(dir, "unconfirmed")) {}
 
   mustache base;
   mustache index;
@@ -177,6 +186,8 @@ struct Renderer::Templates {
   mustache secret;
   mustache logout;
   mustache error;
+  mustache account_form;
+  mustache unconfirmed;
 
   // Indexed by Layout::logged_in.
   std::array<std::optional<Prerendered>, 2> plain_index;
@@ -309,6 +320,42 @@ std::string Renderer::render(const ErrorPage& page) const {
   values.set("heading", page.heading);
   values.set("message", page.message);
   return templates_->in_layout(page.layout, templates_->error, values);
+}
+
+std::string Renderer::render(const AccountFormPage& page) const {
+  data values = layout_data(page.layout);
+  values.set("heading", page.heading);
+  if (!page.intro.empty()) {
+    values.set("intro", page.intro);
+  }
+  values.set("form_action", page.form_action);
+  values.set("csrf_token", page.csrf_token);
+  values.set("submit_label", page.submit_label);
+  const auto first_error =
+      std::find_if(page.fields.begin(), page.fields.end(),
+                   [](const FormField& field) { return !field.errors.empty(); });
+  const auto focused = first_error == page.fields.end() ? page.fields.begin() : first_error;
+  data fields{data::type::list};
+  for (auto field = page.fields.begin(); field != page.fields.end(); ++field) {
+    data item;
+    item.set("name", field->name);
+    item.set("label", field->label);
+    item.set("type", field->type);
+    item.set("value", field->value);
+    item.set("autocomplete", field->autocomplete);
+    item.set("errors", message_list(field->errors));
+    item.set("has_errors", field->errors.empty() ? data::type::bool_false : data::type::bool_true);
+    item.set("autofocus", field == focused ? data::type::bool_true : data::type::bool_false);
+    fields.push_back(item);
+  }
+  values.set("fields", fields);
+  return templates_->in_layout(page.layout, templates_->account_form, values);
+}
+
+std::string Renderer::render(const UnconfirmedPage& page) const {
+  data values = layout_data(page.layout);
+  values.set("csrf_token", page.csrf_token);
+  return templates_->in_layout(page.layout, templates_->unconfirmed, values);
 }
 
 }  // namespace authfcgi::web::view

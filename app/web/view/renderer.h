@@ -30,6 +30,8 @@ class Renderer {
   [[nodiscard]] std::string render(const SecretPage& page) const;
   [[nodiscard]] std::string render(const LogoutPage& page) const;
   [[nodiscard]] std::string render(const ErrorPage& page) const;
+  [[nodiscard]] std::string render(const AccountFormPage& page) const;
+  [[nodiscard]] std::string render(const UnconfirmedPage& page) const;
 
   // How many of the six common pages (index, login, secret; anonymous and logged in) are
   // prerendered: all of them with the shipped templates, fewer with templates that print a

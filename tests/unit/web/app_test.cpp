@@ -49,7 +49,7 @@ class AppTest : public ::testing::Test {
                                const domain::TokenCrypto& token_crypto,
                                domain::SessionSettings settings = {}) {
     return AppDependencies{users_,  sessions_, tokens_, throttle_, hasher,   clock_, token_crypto,
-                           random_, events_,   keys,    renderer_, settings, {},     "dummy-hash"};
+                           random_, events_,   keys,    renderer_, settings, {},     "dummy-hash", nullptr};
   }
 
   // Sends a request with the jar's cookies and keeps the cookies it sets.

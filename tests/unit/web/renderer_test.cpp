@@ -141,6 +141,8 @@ TEST_F(PrerenderedPagesTest, CustomTemplatesWithRawRepeatedOrMarkerLikeTagsStill
       << "<form action=\"{{form_action}}\">{{csrf_token}}|{{csrf_token}}"
          "{{#notice}}{{notice}}{{/notice}}<input value=\"{{email}}\"></form>";
   std::ofstream(dir / "error.mustache") << "{{status}} {{heading}}: {{message}}";
+  std::ofstream(dir / "account_form.mustache") << "{{heading}}";
+  std::ofstream(dir / "unconfirmed.mustache") << "{{csrf_token}}";
   expect_same_pages(dir.string());
 
   Renderer renderer(dir.string());
@@ -168,6 +170,10 @@ TEST_F(PrerenderedPagesTest, PagesTheCutCannotFollowAreRenderedFully) {
     std::ofstream(dir / "login.mustache")
         << "<form action=\"{{form_action}}\">{{csrf_token}}{{#notice}}{{notice}}{{/notice}}</form>";
     std::ofstream(dir / "error.mustache") << "{{status}} {{heading}}: {{message}}";
+    std::ofstream(dir / "account_form.mustache") << "{{heading}}";
+    std::ofstream(dir / "unconfirmed.mustache") << "{{csrf_token}}";
+  std::ofstream(dir / "account_form.mustache") << "{{heading}}";
+  std::ofstream(dir / "unconfirmed.mustache") << "{{csrf_token}}";
   };
   write_pages();
   std::ofstream(dir / "base.mustache")

@@ -1,0 +1,235 @@
+#include "domain/self_service.h"
+
+#include <array>
+#include <utility>
+
+#include "domain/email.h"
+#include "domain/errors.h"
+#include "domain/username.h"
+#include "util/ip_address.h"
+
+namespace authfcgi::domain {
+namespace {
+
+constexpr std::size_t kTokenBytes = 32;
+constexpr std::int64_t kHour = 3600;
+constexpr std::string_view kRequired = "This field is required.";
+
+FormErrors check_registration(const RegistrationForm& form, std::string_view email,
+                              const PasswordStrength& strength) {
+  FormErrors errors;
+  if (auto error = validate_new_email(email)) {
+    errors["email"].emplace_back(email_error_message(*error));
+  }
+  if (auto error = validate_username(form.username)) {
+    errors["username"].emplace_back(username_error_message(*error));
+  }
+  // Flask-WTF's order: DataRequired, then EqualTo('password2') on the password field.
+  if (form.password.empty()) {
+    errors["password"].emplace_back(kRequired);
+  } else if (form.password != form.password2) {
+    errors["password"].emplace_back("Passwords must match.");
+  } else if (auto problem = check_new_password(form.password, form.username, email, strength)) {
+    errors["password"].emplace_back(password_problem_message(*problem));
+  }
+  if (form.password2.empty()) {
+    errors["password2"].emplace_back(kRequired);
+  }
+  return errors;
+}
+
+}  // namespace
+
+SelfService::SelfService(SelfServiceDependencies deps) : deps_(std::move(deps)) {}
+
+std::string SelfService::new_token() const {
+  std::array<std::string, 1> token;
+  deps_.crypto.random_tokens(token, kTokenBytes);
+  return std::move(token[0]);
+}
+
+void SelfService::queue(std::string_view to, const MailContent& content,
+                        std::string_view client_address) {
+  deps_.outbox.enqueue(deps_.composer.compose(to, content), content.kind,
+                       util::throttle_network(client_address), deps_.clock.now());
+}
+
+RegisterOutcome SelfService::register_account(const RegistrationForm& form,
+                                              std::string_view client_address) {
+  RegisterOutcome outcome;
+  const std::string email = normalize_email(form.email);
+  outcome.errors = check_registration(form, email, deps_.strength);
+  if (!outcome.errors.empty()) {
+    return outcome;
+  }
+  // A registration is an attempt on the address like a login: the throttle that stops
+  // guessing stops a script that probes addresses through this form too.
+  Admission admission = deps_.throttle.admit(AttemptSource{email, std::string(client_address), {}});
+  if (!admission.attempt) {
+    outcome.retry_after_seconds = admission.retry_after_seconds;
+    return outcome;
+  }
+  // Both answers below cost one hash and one queued mail: neither time nor page tells whether
+  // the address has an account. The username is checked first for the same reason.
+  if (deps_.users.username_taken(form.username)) {
+    outcome.errors["username"].emplace_back("Username already in use.");
+    admission.attempt->failed();
+    return outcome;
+  }
+  const std::string hash = deps_.hasher.hash(form.password);
+  const std::int64_t now = deps_.clock.now();
+  auto notify_owner = [&](const User& owner) {
+    if (deps_.outbox.count_for_recipient(owner.email, MailKind::RegistrationAttempt, now - kHour + 1) <
+        deps_.settings.mails_per_account_hour) {
+      queue(owner.email, {MailKind::RegistrationAttempt, owner.username, "/auth/reset", {}},
+            client_address);
+    }
+  };
+  if (auto owner = deps_.users.find_by_email(email)) {
+    notify_owner(*owner);
+  } else {
+    try {
+      deps_.transactions.run([&] {
+        const UserId id = deps_.users.add_unconfirmed(email, form.username, hash);
+        const std::string token = new_token();
+        deps_.tokens.add(
+            deps_.crypto.session_id_digest(token),
+            {id, TokenPurpose::ConfirmAccount, {}, now + deps_.settings.confirm_seconds, {}});
+        queue(email, {MailKind::ConfirmAccount, form.username, "/auth/confirm/" + token, {}},
+              client_address);
+      });
+    } catch (const DuplicateKey&) {
+      // Registered meanwhile by another request: under either name, the same answers.
+      if (auto registered = deps_.users.find_by_email(email)) {
+        notify_owner(*registered);
+      } else {
+        outcome.errors["username"].emplace_back("Username already in use.");
+      }
+    }
+  }
+  admission.attempt->failed();
+  return outcome;
+}
+
+ConfirmOutcome SelfService::confirm(const CurrentUser& user, std::string_view token) {
+  if (user.email_confirmed) {
+    return ConfirmOutcome::AlreadyConfirmed;
+  }
+  const std::string digest = deps_.crypto.session_id_digest(token);
+  const auto found = deps_.tokens.find(digest);
+  if (!found || found->purpose != TokenPurpose::ConfirmAccount || found->user_id != user.id ||
+      found->expires_at <= deps_.clock.now()) {
+    return ConfirmOutcome::Invalid;
+  }
+  bool confirmed = false;
+  deps_.transactions.run(
+      [&] { confirmed = deps_.tokens.take(digest) && deps_.users.confirm(user.id); });
+  return confirmed ? ConfirmOutcome::Confirmed : ConfirmOutcome::Invalid;
+}
+
+ResendOutcome SelfService::resend_confirmation(const CurrentUser& user,
+                                               std::string_view client_address) {
+  if (user.email_confirmed) {
+    return ResendOutcome::AlreadyConfirmed;
+  }
+  const std::int64_t now = deps_.clock.now();
+  if (deps_.outbox.count_for_recipient(user.email, MailKind::ConfirmAccount,
+                                       now - deps_.settings.resend_interval_seconds + 1) > 0 ||
+      deps_.outbox.count_for_recipient(user.email, MailKind::ConfirmAccount, now - kHour + 1) >=
+          deps_.settings.mails_per_account_hour + 1) {
+    return ResendOutcome::TooSoon;
+  }
+  deps_.transactions.run([&] {
+    const std::string token = new_token();
+    deps_.tokens.add(
+        deps_.crypto.session_id_digest(token),
+        {user.id, TokenPurpose::ConfirmAccount, {}, now + deps_.settings.confirm_seconds, {}});
+    queue(user.email, {MailKind::ConfirmAccount, user.username, "/auth/confirm/" + token, {}},
+          client_address);
+  });
+  return ResendOutcome::Sent;
+}
+
+void SelfService::request_reset(std::string_view email, std::string_view client_address) {
+  const std::string normalized = normalize_email(email);
+  if (validate_email(normalized)) {
+    return;
+  }
+  const auto user = deps_.users.find_by_email(normalized);
+  if (!user) {
+    return;
+  }
+  const std::int64_t now = deps_.clock.now();
+  if (deps_.outbox.count_for_recipient(user->email, MailKind::ResetPassword, now - kHour + 1) >=
+          deps_.settings.mails_per_account_hour ||
+      deps_.outbox.count_from_network(util::throttle_network(client_address),
+                                      MailKind::ResetPassword,
+                                      now - kHour + 1) >= deps_.settings.mails_per_network_hour) {
+    return;  // enough mail for now; the page says the same
+  }
+  deps_.transactions.run([&] {
+    const std::string token = new_token();
+    AccountToken reset{user->id,
+                       TokenPurpose::ResetPassword,
+                       {},
+                       now + deps_.settings.reset_seconds,
+                       deps_.crypto.session_id_digest(user->password_hash)};
+    deps_.tokens.add(deps_.crypto.session_id_digest(token), reset);
+    queue(user->email, {MailKind::ResetPassword, user->username, "/auth/reset/" + token, {}},
+          client_address);
+  });
+}
+
+std::optional<User> SelfService::reset_user(std::string_view digest) {
+  const auto token = deps_.tokens.find(digest);
+  if (!token || token->purpose != TokenPurpose::ResetPassword ||
+      token->expires_at <= deps_.clock.now()) {
+    return std::nullopt;
+  }
+  auto user = deps_.users.find_by_id(token->user_id);
+  if (!user || !deps_.crypto.digest_matches(user->password_hash, token->password_digest)) {
+    return std::nullopt;  // the password changed since: the link died with it
+  }
+  return user;
+}
+
+bool SelfService::reset_token_valid(std::string_view token) {
+  return reset_user(deps_.crypto.session_id_digest(token)).has_value();
+}
+
+ResetOutcome SelfService::reset_password(std::string_view token, const NewPasswordForm& form) {
+  ResetOutcome outcome;
+  const std::string digest = deps_.crypto.session_id_digest(token);
+  const auto user = reset_user(digest);
+  if (!user) {
+    return outcome;
+  }
+  outcome.token_valid = true;
+  if (form.password.empty()) {
+    outcome.errors["password"].emplace_back(kRequired);
+  } else if (form.password != form.password2) {
+    outcome.errors["password"].emplace_back("Passwords must match.");
+  } else if (auto problem =
+                 check_new_password(form.password, user->username, user->email, deps_.strength)) {
+    outcome.errors["password"].emplace_back(password_problem_message(*problem));
+  }
+  if (form.password2.empty()) {
+    outcome.errors["password2"].emplace_back(kRequired);
+  }
+  if (!outcome.errors.empty()) {
+    return outcome;
+  }
+  const std::string hash = deps_.hasher.hash(form.password);
+  deps_.transactions.run([&] {
+    // take() succeeds for one request only: a link used twice at once sets one password.
+    if (!deps_.tokens.take(digest) || !deps_.accounts.set_password_hash(user->id, hash)) {
+      outcome.token_valid = false;
+      return;
+    }
+    deps_.tokens.remove_for_user(user->id, TokenPurpose::ResetPassword);
+    outcome.done = true;
+  });
+  return outcome;
+}
+
+}  // namespace authfcgi::domain

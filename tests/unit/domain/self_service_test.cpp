@@ -1,0 +1,240 @@
+#include "domain/self_service.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "crypto/key_ring.h"
+#include "crypto/sodium_token_crypto.h"
+#include "crypto/zxcvbn_password_strength.h"
+#include "fakes/fake_accounts.h"
+#include "fakes/fake_clock.h"
+#include "fakes/fake_login_throttle_store.h"
+#include "fakes/fake_mail.h"
+#include "fakes/fake_random_source.h"
+#include "fakes/fake_stores.h"
+
+namespace authfcgi::domain {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+
+constexpr std::string_view kSecret = "test-secret-of-at-least-32-bytes-0123456789";
+constexpr std::string_view kAddress = "198.51.100.7";
+const RegistrationForm kPaul{"Paul@Example.com", "paul", "Tulip-harbor-2026", "Tulip-harbor-2026"};
+
+class SelfServiceTest : public ::testing::Test {
+ protected:
+  // The token of the last mail's link (its last path segment).
+  std::string last_token() const {
+    const std::string& text = outbox_.rows.back().message.text;
+    return text.substr(text.rfind('/') + 1);
+  }
+  CurrentUser current(UserId id) {
+    const User& user = users_.users.at(id);
+    return {user.id, user.email, user.username, {}, user.confirmed};
+  }
+
+  testing::FakeUserRepository users_;
+  testing::FakeAccountTokenStore tokens_;
+  testing::FakeMailOutbox outbox_;
+  testing::FakeTransactions transactions_;
+  testing::FakeMailComposer composer_;
+  testing::FakePasswordHasher hasher_;
+  crypto::ZxcvbnPasswordStrength strength_;
+  testing::FakeRandomSource random_;
+  crypto::KeyRing keys_{kSecret, {}};
+  crypto::SodiumTokenCrypto crypto_{keys_, random_};
+  testing::FakeClock clock_;
+  testing::FakeLoginThrottleStore throttle_store_;
+  LoginThrottle throttle_{throttle_store_, random_, clock_, ThrottleSettings{}};
+  testing::FakeSessionStore sessions_;
+  testing::FakeRememberTokenStore remember_;
+  Accounts accounts_{users_, sessions_, remember_, hasher_};
+  SelfService service_{SelfServiceDependencies{users_, tokens_, outbox_, transactions_, composer_,
+                                               hasher_, strength_, crypto_, clock_, throttle_,
+                                               accounts_, SelfServiceSettings{}}};
+};
+
+TEST_F(SelfServiceTest, ARegistrationMakesAnUnconfirmedAccountAndQueuesItsConfirmation) {
+  const auto outcome = service_.register_account(kPaul, kAddress);
+  EXPECT_THAT(outcome.errors, IsEmpty());
+  const auto paul = users_.find_by_email("paul@example.com");
+  ASSERT_TRUE(paul.has_value());
+  EXPECT_FALSE(paul->confirmed);
+  EXPECT_EQ(paul->password_hash, "hash:Tulip-harbor-2026");
+  ASSERT_EQ(outbox_.rows.size(), 1U);
+  EXPECT_EQ(outbox_.rows[0].kind, MailKind::ConfirmAccount);
+  EXPECT_EQ(outbox_.rows[0].message.to, "paul@example.com");
+  EXPECT_THAT(outbox_.rows[0].message.text, HasSubstr("/auth/confirm/"));
+  EXPECT_EQ(transactions_.runs, 1) << "the account, its token and its mail together";
+  // Only a digest of the token is kept.
+  ASSERT_EQ(tokens_.tokens.size(), 1U);
+  EXPECT_EQ(tokens_.tokens.count(last_token()), 0U);
+  EXPECT_EQ(tokens_.tokens.begin()->second.expires_at, clock_.now() + 24 * 3600);
+}
+
+TEST_F(SelfServiceTest, AnAddressThatHasAnAccountGetsTheSameAnswerAndItsOwnerAMail) {
+  ASSERT_THAT(service_.register_account(kPaul, kAddress).errors, IsEmpty());
+  const int hashes = hasher_.hashes;
+  const auto again = service_.register_account(
+      {"paul@example.com", "someone", "Other-secret-4242", "Other-secret-4242"}, kAddress);
+  EXPECT_THAT(again.errors, IsEmpty()) << "no word about the address being taken";
+  EXPECT_EQ(again.retry_after_seconds, 0);
+  EXPECT_EQ(hasher_.hashes, hashes + 1) << "the same work as a new account";
+  EXPECT_EQ(users_.users.size(), 1U);
+  EXPECT_EQ(users_.users.begin()->second.password_hash, "hash:Tulip-harbor-2026") << "unchanged";
+  ASSERT_EQ(outbox_.rows.size(), 2U);
+  EXPECT_EQ(outbox_.rows[1].kind, MailKind::RegistrationAttempt);
+  EXPECT_EQ(outbox_.rows[1].message.to, "paul@example.com");
+  EXPECT_FALSE(users_.username_taken("someone"));
+}
+
+TEST_F(SelfServiceTest, ATakenUsernameIsSaidWhateverTheAddress) {
+  ASSERT_THAT(service_.register_account(kPaul, kAddress).errors, IsEmpty());
+  for (const char* email : {"paul@example.com", "new@example.com"}) {
+    const auto outcome = service_.register_account(
+        {email, "paul", "Other-secret-4242", "Other-secret-4242"}, kAddress);
+    EXPECT_THAT(outcome.errors,
+                ElementsAre(Pair("username", ElementsAre("Username already in use."))))
+        << email;
+  }
+}
+
+TEST_F(SelfServiceTest, TheFormsRulesWithWtformsMessages) {
+  const auto outcome = service_.register_account(
+      {"paul@ex\xc3\xa4mple.com", "2paul", "Tulip-harbor-2026", "Tulip-harbor-2027"}, kAddress);
+  EXPECT_THAT(outcome.errors,
+              ElementsAre(Pair("email", ElementsAre("Invalid email address.")),
+                          Pair("password", ElementsAre("Passwords must match.")),
+                          Pair("username", ElementsAre("Usernames must have only letters, "
+                                                       "numbers, dots or underscores"))));
+  EXPECT_THAT(
+      service_.register_account({"a@example.com", "ann", "password1", "password1"}, kAddress)
+          .errors.at("password"),
+      ElementsAre(HasSubstr("too easy to guess")));
+  EXPECT_TRUE(outbox_.rows.empty());
+  EXPECT_EQ(hasher_.hashes, 0);
+}
+
+TEST_F(SelfServiceTest, RegistrationsCountAgainstTheAddressLikeFailedLogins) {
+  int refused = 0;
+  for (int i = 0; i < 8; ++i) {
+    const auto outcome = service_.register_account(
+        {"paul@example.com", "p" + std::to_string(i), "Tulip-harbor-2026", "Tulip-harbor-2026"},
+        kAddress);
+    refused += outcome.retry_after_seconds > 0 ? 1 : 0;
+  }
+  EXPECT_EQ(refused, 3) << "5 tries from one address on one email, as for logins";
+}
+
+TEST_F(SelfServiceTest, TheLinkConfirmsItsOwnAccountOnceAndBeforeItExpires) {
+  ASSERT_THAT(service_.register_account(kPaul, kAddress).errors, IsEmpty());
+  const std::string token = last_token();
+  const UserId paul = users_.find_by_email("paul@example.com")->id;
+  const UserId other = users_.add_unconfirmed("other@example.com", "other", "h");
+  EXPECT_EQ(service_.confirm(current(other), token), ConfirmOutcome::Invalid) << "another's link";
+  EXPECT_EQ(service_.confirm(current(paul), token + "x"), ConfirmOutcome::Invalid);
+  EXPECT_EQ(service_.confirm(current(paul), token), ConfirmOutcome::Confirmed);
+  EXPECT_TRUE(users_.users.at(paul).confirmed);
+  EXPECT_EQ(service_.confirm(current(paul), token), ConfirmOutcome::AlreadyConfirmed);
+  EXPECT_TRUE(tokens_.tokens.empty()) << "used once";
+}
+
+TEST_F(SelfServiceTest, AnExpiredLinkIsInvalid) {
+  ASSERT_THAT(service_.register_account(kPaul, kAddress).errors, IsEmpty());
+  const std::string token = last_token();
+  clock_.advance(24 * 3600);
+  EXPECT_EQ(service_.confirm(current(users_.find_by_email("paul@example.com")->id), token),
+            ConfirmOutcome::Invalid);
+}
+
+TEST_F(SelfServiceTest, AnotherConfirmationMailAtMostOnceAMinute) {
+  ASSERT_THAT(service_.register_account(kPaul, kAddress).errors, IsEmpty());
+  const CurrentUser paul = current(users_.find_by_email("paul@example.com")->id);
+  EXPECT_EQ(service_.resend_confirmation(paul, kAddress), ResendOutcome::TooSoon);
+  clock_.advance(60);
+  EXPECT_EQ(service_.resend_confirmation(paul, kAddress), ResendOutcome::Sent);
+  EXPECT_EQ(service_.resend_confirmation(paul, kAddress), ResendOutcome::TooSoon);
+  EXPECT_EQ(outbox_.rows.size(), 2U);
+  // Both links work until one is used.
+  EXPECT_EQ(service_.confirm(paul, last_token()), ConfirmOutcome::Confirmed);
+  EXPECT_EQ(service_.resend_confirmation(current(paul.id), kAddress),
+            ResendOutcome::AlreadyConfirmed);
+}
+
+class ResetTest : public SelfServiceTest {
+ protected:
+  ResetTest() {
+    paul_ = users_.add("paul@example.com", "paul", "hash:Tulip-harbor-2026");
+    sessions_.create("sid-a", paul_, clock_.now() + 3600);
+    sessions_.create("sid-b", paul_, clock_.now() + 3600);
+  }
+  std::string request() {
+    const auto before = outbox_.rows.size();
+    service_.request_reset("Paul@Example.com", kAddress);
+    return outbox_.rows.size() > before ? last_token() : std::string();
+  }
+  UserId paul_ = 0;
+  const NewPasswordForm new_password_{"Walnut-cabin-7788", "Walnut-cabin-7788"};
+};
+
+TEST_F(ResetTest, AnUnknownAddressQueuesNothingAndSaysNothing) {
+  service_.request_reset("nobody@example.com", kAddress);
+  service_.request_reset("not an address", kAddress);
+  EXPECT_TRUE(outbox_.rows.empty());
+  EXPECT_TRUE(tokens_.tokens.empty());
+}
+
+TEST_F(ResetTest, TheLinkSetsTheNewPasswordOnceAndEndsEveryLogin) {
+  const std::string token = request();
+  ASSERT_FALSE(token.empty());
+  EXPECT_EQ(outbox_.rows.back().kind, MailKind::ResetPassword);
+  EXPECT_TRUE(service_.reset_token_valid(token));
+  const auto done = service_.reset_password(token, new_password_);
+  EXPECT_TRUE(done.token_valid && done.done);
+  EXPECT_EQ(users_.users.at(paul_).password_hash, "hash:Walnut-cabin-7788");
+  EXPECT_TRUE(sessions_.rows.empty()) << "every session of the user ended";
+  const auto again = service_.reset_password(token, {"Other-cabin-7788", "Other-cabin-7788"});
+  EXPECT_FALSE(again.token_valid) << "used once";
+  EXPECT_EQ(users_.users.at(paul_).password_hash, "hash:Walnut-cabin-7788");
+}
+
+TEST_F(ResetTest, TheLinkDiesAfterAnHourOrWhenThePasswordChangesAnotherWay) {
+  const std::string first = request();
+  clock_.advance(3600);
+  EXPECT_FALSE(service_.reset_token_valid(first));
+  const std::string second = request();
+  // authctl user passwd (or a change of password) meanwhile: the link died with the old one.
+  ASSERT_TRUE(accounts_.set_password(paul_, "Changed-by-admin-99"));
+  EXPECT_FALSE(service_.reset_token_valid(second));
+  EXPECT_FALSE(service_.reset_password(second, new_password_).token_valid);
+  EXPECT_EQ(users_.users.at(paul_).password_hash, "hash:Changed-by-admin-99");
+}
+
+TEST_F(ResetTest, TheNewPasswordFollowsTheRulesAndTheLinkSurvivesAMistake) {
+  const std::string token = request();
+  EXPECT_THAT(service_.reset_password(token, {"paul-is-back-2026", "paul-is-back-2026"})
+                  .errors.at("password"),
+              ElementsAre("Password must not contain your username."));
+  EXPECT_THAT(service_.reset_password(token, {"Walnut-cabin-7788", "Walnut-cabin-7789"})
+                  .errors.at("password"),
+              ElementsAre("Passwords must match."));
+  EXPECT_TRUE(service_.reset_password(token, new_password_).done);
+}
+
+TEST_F(ResetTest, AtMostThreeResetMailsAnHourToOneAccount) {
+  for (int i = 0; i < 5; ++i) {
+    request();
+  }
+  EXPECT_EQ(outbox_.rows.size(), 3U);
+  clock_.advance(3600);
+  EXPECT_FALSE(request().empty());
+}
+
+}  // namespace
+}  // namespace authfcgi::domain
