@@ -71,6 +71,16 @@ void AuthCore::identify(Visit& visit, Restore restore) {
   visit.remember = {CookieIntent::Clear, {}};
 }
 
+void AuthCore::keep_this_browser_logged_in(Visit& visit) {
+  if (!visit.user) {
+    return;
+  }
+  sessions_.log_in(visit.session, visit.user->id, visit.now);
+  if (visit.remember_cookie) {
+    visit.remember = {CookieIntent::Clear, {}};
+  }
+}
+
 void AuthCore::restore_from_token(Visit& visit, const User& user, const RememberResult& token) {
   // Tokens rotate on use. The new session and token are written before the old token is
   // claimed, so a failure on the way leaves the browser's token unused (it simply tries again)

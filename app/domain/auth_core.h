@@ -122,6 +122,10 @@ class AuthCore {
   // StorageUnavailable.
   [[nodiscard]] GatewayAnswer verify(Visit& visit, std::string_view required_groups,
                                      std::string_view original_uri);
+  // After this browser's user changed the password (which ended every login of the user,
+  // Accounts): this browser alone goes on, with a fresh session; its remember cookie, whose
+  // token went with the rest, is cleared.
+  void keep_this_browser_logged_in(Visit& visit);
   // Gives the visit a session id and CSRF secret when it has none (forms, pending flashes).
   void ensure_session(Visit& visit) const;
 

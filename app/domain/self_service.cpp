@@ -79,8 +79,8 @@ RegisterOutcome SelfService::register_account(const RegistrationForm& form,
   const std::string hash = deps_.hasher.hash(form.password);
   const std::int64_t now = deps_.clock.now();
   auto notify_owner = [&](const User& owner) {
-    if (deps_.outbox.count_for_recipient(owner.email, MailKind::RegistrationAttempt, now - kHour + 1) <
-        deps_.settings.mails_per_account_hour) {
+    if (deps_.outbox.count_for_recipient(owner.email, MailKind::RegistrationAttempt,
+                                         now - kHour + 1) < deps_.settings.mails_per_account_hour) {
       queue(owner.email, {MailKind::RegistrationAttempt, owner.username, "/auth/reset", {}},
             client_address);
     }
@@ -230,6 +230,111 @@ ResetOutcome SelfService::reset_password(std::string_view token, const NewPasswo
     outcome.done = true;
   });
   return outcome;
+}
+
+ChangePasswordOutcome SelfService::change_password(const CurrentUser& user,
+                                                   const ChangePasswordForm& form,
+                                                   std::string_view client_address) {
+  ChangePasswordOutcome outcome;
+  if (form.old_password.empty()) {
+    outcome.errors["old_password"].emplace_back(kRequired);
+  }
+  if (form.password.empty()) {
+    outcome.errors["password"].emplace_back(kRequired);
+  } else if (form.password != form.password2) {
+    outcome.errors["password"].emplace_back("Passwords must match.");
+  } else if (auto problem =
+                 check_new_password(form.password, user.username, user.email, deps_.strength)) {
+    outcome.errors["password"].emplace_back(password_problem_message(*problem));
+  }
+  if (form.password2.empty()) {
+    outcome.errors["password2"].emplace_back(kRequired);
+  }
+  if (!outcome.errors.empty()) {
+    return outcome;
+  }
+  const auto stored = deps_.users.find_by_id(user.id);
+  if (!stored || !deps_.hasher.verify(stored->password_hash, form.old_password)) {
+    outcome.wrong_password = true;
+    return outcome;
+  }
+  const std::string hash = deps_.hasher.hash(form.password);
+  deps_.transactions.run([&] {
+    // Compare-and-swap: a change that ran meanwhile (authctl, another browser) wins.
+    if (!deps_.users.replace_password_hash(user.id, stored->password_hash, hash)) {
+      outcome.wrong_password = true;
+      return;
+    }
+    deps_.accounts.log_out_everywhere(user.id);
+    queue(stored->email, {MailKind::PasswordChanged, stored->username, "/auth/reset", {}},
+          client_address);
+    outcome.done = true;
+  });
+  return outcome;
+}
+
+ChangeEmailOutcome SelfService::request_email_change(const CurrentUser& user,
+                                                     const ChangeEmailForm& form,
+                                                     std::string_view client_address) {
+  ChangeEmailOutcome outcome;
+  const std::string email = normalize_email(form.email);
+  if (auto error = validate_new_email(email)) {
+    outcome.errors["email"].emplace_back(email_error_message(*error));
+  }
+  if (form.password.empty()) {
+    outcome.errors["password"].emplace_back(kRequired);
+  }
+  if (!outcome.errors.empty()) {
+    return outcome;
+  }
+  const auto stored = deps_.users.find_by_id(user.id);
+  if (!stored || !deps_.hasher.verify(stored->password_hash, form.password)) {
+    outcome.wrong_password = true;
+    return outcome;
+  }
+  outcome.done = true;
+  if (deps_.users.find_by_email(email)) {
+    return outcome;  // taken (or the user's own): the same answer, no mail
+  }
+  const std::int64_t now = deps_.clock.now();
+  if (deps_.outbox.count_from_network(util::throttle_network(client_address),
+                                      MailKind::ConfirmNewEmail,
+                                      now - kHour + 1) >= deps_.settings.mails_per_network_hour) {
+    return outcome;
+  }
+  deps_.transactions.run([&] {
+    const std::string token = new_token();
+    deps_.tokens.add(
+        deps_.crypto.session_id_digest(token),
+        {user.id, TokenPurpose::ChangeEmail, email, now + deps_.settings.change_email_seconds, {}});
+    queue(email, {MailKind::ConfirmNewEmail, stored->username, "/auth/change_email/" + token, {}},
+          client_address);
+  });
+  return outcome;
+}
+
+EmailChangeOutcome SelfService::change_email(const CurrentUser& user, std::string_view token,
+                                             std::string_view client_address) {
+  const std::string digest = deps_.crypto.session_id_digest(token);
+  const auto found = deps_.tokens.find(digest);
+  if (!found || found->purpose != TokenPurpose::ChangeEmail || found->user_id != user.id ||
+      found->expires_at <= deps_.clock.now() || found->new_email.empty()) {
+    return EmailChangeOutcome::Invalid;
+  }
+  bool changed = false;
+  try {
+    deps_.transactions.run([&] {
+      if (!deps_.tokens.take(digest) || !deps_.users.change_email(user.id, found->new_email)) {
+        return;
+      }
+      queue(user.email, {MailKind::EmailChanged, user.username, {}, found->new_email},
+            client_address);
+      changed = true;
+    });
+  } catch (const DuplicateKey&) {
+    return EmailChangeOutcome::Invalid;  // taken meanwhile by another account
+  }
+  return changed ? EmailChangeOutcome::Changed : EmailChangeOutcome::Invalid;
 }
 
 }  // namespace authfcgi::domain

@@ -66,6 +66,31 @@ struct NewPasswordForm {
   std::string password2;
 };
 
+struct ChangePasswordForm {
+  std::string old_password;
+  std::string password;
+  std::string password2;
+};
+
+struct ChangePasswordOutcome {
+  bool wrong_password = false;  // "Invalid password."
+  FormErrors errors;
+  bool done = false;  // every other login of the user ended
+};
+
+struct ChangeEmailForm {
+  std::string email;
+  std::string password;
+};
+
+struct ChangeEmailOutcome {
+  bool wrong_password = false;  // "Invalid email or password."
+  FormErrors errors;
+  bool done = false;  // the mail is queued (or, for a taken address, nothing: the same answer)
+};
+
+enum class EmailChangeOutcome { Changed, Invalid };
+
 struct ResetOutcome {
   bool token_valid = false;  // false: "The reset link is invalid or has expired."
   FormErrors errors;         // the new password's problems (token_valid and not done)
@@ -91,6 +116,21 @@ class SelfService {
   // Another confirmation mail, at most one a minute.
   [[nodiscard]] ResendOutcome resend_confirmation(const CurrentUser& user,
                                                   std::string_view client_address);
+
+  // A logged-in user's new password: the old one first; then every login of the user ends
+  // (the caller keeps this browser logged in) and a notice goes to the address.
+  [[nodiscard]] ChangePasswordOutcome change_password(const CurrentUser& user,
+                                                      const ChangePasswordForm& form,
+                                                      std::string_view client_address);
+  // A new address, confirmed by a link mailed to it; an address that has an account gets the
+  // same answer and no mail.
+  [[nodiscard]] ChangeEmailOutcome request_email_change(const CurrentUser& user,
+                                                        const ChangeEmailForm& form,
+                                                        std::string_view client_address);
+  // The link of that mail, followed by the logged-in user: the address changes, the old one
+  // gets a notice.
+  [[nodiscard]] EmailChangeOutcome change_email(const CurrentUser& user, std::string_view token,
+                                                std::string_view client_address);
 
   // "Forgot your password": a reset mail when the address has an account, within the mail
   // throttles (3 an hour per account, 20 per client network); silently nothing otherwise. The

@@ -30,6 +30,9 @@ class UserRepository {
   // The same for a registration: the account stays unconfirmed until confirm().
   virtual UserId add_unconfirmed(std::string_view email, std::string_view username,
                                  std::string_view password_hash) = 0;
+  // Changes the address (and marks it confirmed: the link proved it). Throws DuplicateKey when
+  // another account has it; false when the user does not exist.
+  virtual bool change_email(UserId id, std::string_view email) = 0;
   // Marks the account confirmed (again: no harm). Returns false when the user does not exist.
   virtual bool confirm(UserId id) = 0;
   // Whether an account has this username (byte for byte).

@@ -105,6 +105,17 @@ bool MysqlUserRepository::confirm(domain::UserId id) {
   return changed > 0 || find_by_id(id).has_value();
 }
 
+bool MysqlUserRepository::change_email(domain::UserId id, std::string_view email) {
+  int changed = 0;
+  connection_.with_statement("UPDATE users SET email = ?, confirmed = 1 WHERE id = ?",
+                             [&](sql::PreparedStatement& statement) {
+                               statement.setString(1, std::string(email));
+                               statement.setInt64(2, id);
+                               changed = statement.executeUpdate();
+                             });
+  return changed > 0 || find_by_id(id).has_value();
+}
+
 bool MysqlUserRepository::username_taken(std::string_view username) {
   bool taken = false;
   connection_.with_statement("SELECT 1 FROM users WHERE username = ?",

@@ -17,6 +17,7 @@ class MysqlUserRepository final : public domain::UserRepository {
   domain::UserId add_unconfirmed(std::string_view email, std::string_view username,
                                  std::string_view password_hash) override;
   bool confirm(domain::UserId id) override;
+  bool change_email(domain::UserId id, std::string_view email) override;
   bool username_taken(std::string_view username) override;
   domain::UserId add(std::string_view email, std::string_view username,
                      std::string_view password_hash) override;

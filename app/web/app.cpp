@@ -242,6 +242,18 @@ Response App::Impl::route(PageContext& context, const RouteMatch& match) {
         return error_page(&context, 404);
       }
       return handlers::confirm(context, *account_services_, match.param);
+    case Route::ChangePassword:
+    case Route::ChangeEmailRequest:
+    case Route::ChangeEmail:
+      if (!account_services_) {
+        return error_page(&context, 404);
+      }
+      if (*match.route == Route::ChangePassword) {
+        return handlers::change_password(context, *account_services_);
+      }
+      return *match.route == Route::ChangeEmailRequest
+                 ? handlers::change_email_request(context, *account_services_)
+                 : handlers::change_email(context, *account_services_, match.param);
     case Route::ResetRequest:
     case Route::ResetLink:
     case Route::ResetForm:

@@ -12,7 +12,7 @@ struct RouteEntry {
   bool accepts_post;
 };
 
-constexpr std::array<RouteEntry, 11> kRoutes{{
+constexpr std::array<RouteEntry, 13> kRoutes{{
     {"/", Route::Index, false},
     {"/auth/login", Route::Login, true},
     {"/auth/logout", Route::Logout, true},
@@ -24,6 +24,8 @@ constexpr std::array<RouteEntry, 11> kRoutes{{
     {"/auth/confirm", Route::ResendConfirmation, true},
     {"/auth/reset", Route::ResetRequest, true},
     {"/auth/reset/password", Route::ResetForm, true},  // before the token route: no token is
+    {"/auth/change-password", Route::ChangePassword, true},
+    {"/auth/change_email", Route::ChangeEmailRequest, true},
 }};
 
 // Paths that end in a token: the prefix, then one segment.
@@ -32,9 +34,10 @@ struct ParamRouteEntry {
   Route route;
 };
 
-constexpr std::array<ParamRouteEntry, 2> kParamRoutes{{
+constexpr std::array<ParamRouteEntry, 3> kParamRoutes{{
     {"/auth/confirm/", Route::Confirm},
     {"/auth/reset/", Route::ResetLink},
+    {"/auth/change_email/", Route::ChangeEmail},
 }};
 
 constexpr std::size_t kMaxParamBytes = 128;

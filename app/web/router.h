@@ -20,6 +20,9 @@ enum class Route {
   ResetRequest,
   ResetLink,
   ResetForm,
+  ChangePassword,
+  ChangeEmailRequest,
+  ChangeEmail,
 };
 
 struct RouteMatch {

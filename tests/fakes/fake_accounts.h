@@ -59,6 +59,18 @@ class FakeUserRepository : public domain::UserRepository {
     found->second.confirmed = true;
     return true;
   }
+  bool change_email(domain::UserId id, std::string_view email) override {
+    const auto found = users.find(id);
+    if (found == users.end()) {
+      return false;
+    }
+    if (auto other = find_by_email(email); other && other->id != id) {
+      throw domain::DuplicateKey("users.email");
+    }
+    found->second.email = std::string(email);
+    found->second.confirmed = true;
+    return true;
+  }
   bool username_taken(std::string_view username) override {
     return std::any_of(users.begin(), users.end(),
                        [&](const auto& entry) { return entry.second.username == username; });

@@ -257,3 +257,88 @@ def test_a_reset_link_dies_when_the_password_changes_another_way(site):
     b.get(link)
     assert b.follow().status_code == 302
     assert RESET_DEAD in b.follow().text
+
+
+# --- logged in: a new password, a new address ----------------------------------------------------
+def test_a_new_password_logs_out_every_other_browser_and_keeps_this_one(site):
+    user = site.new_user()
+    other = Browser(site.base)
+    assert other.login(user.email, user.password, remember=True).status_code == 302
+    b = Browser(site.base)
+    assert b.login(user.email, user.password).status_code == 302
+    mark = Mailbox(site.smtp.maildir).mark()
+    page = b.get("/auth/change-password")
+    assert 'autocomplete="current-password"' in page.text
+    wrong = b.submit(b.form(), old_password="not-it", password="Walnut-cabin-7788",
+                     password2="Walnut-cabin-7788")
+    assert "Invalid password." in wrong.text
+    done = b.submit(b.form(), old_password=user.password, password="Walnut-cabin-7788",
+                    password2="Walnut-cabin-7788")
+    assert done.status_code == 302
+    assert "Your password has been updated." in b.follow().text
+    assert b.get("/secret").status_code == 200, "this browser stays"
+    assert other.get("/secret").status_code == 302, "the other one is logged out"
+    other.restart()
+    assert other.get("/secret").status_code == 302, "its remember-me token too"
+    notice = Mailbox(site.smtp.maildir).wait_for(sent_to(user.email), after=mark)
+    assert "password has been changed" in notice["Subject"]
+
+
+def test_a_new_address_is_confirmed_by_its_link_and_the_old_one_is_told(site):
+    user = site.new_user()
+    new_email = f"moved{next_number()}@example.com"
+    b = Browser(site.base)
+    assert b.login(user.email, user.password).status_code == 302
+    box = Mailbox(site.smtp.maildir)
+    mark = box.mark()
+    b.get("/auth/change_email")
+    asked = b.submit(b.form(), email=new_email, password=user.password)
+    assert asked.status_code == 302
+    assert "instructions to confirm your new email address" in b.follow().text
+    mail = box.wait_for(sent_to(new_email), after=mark)
+    assert mail["Subject"] == "[Flasky] Confirm your email address"
+    link = next(link for link in links_of(mail) if "/auth/change_email/" in link)
+    assert b.get(link).status_code == 302
+    assert "Your email address has been updated." in b.follow().text
+    told = box.wait_for(sent_to(user.email), after=mark)
+    assert new_email in text_of(told)
+    assert Browser(site.base).login(new_email, user.password).status_code == 302
+    assert Browser(site.base).login(user.email, user.password).status_code == 200
+
+
+def test_a_taken_address_gets_the_same_answer_and_no_mail(site):
+    user, taken = site.new_user(), site.new_user()
+    b = Browser(site.base)
+    assert b.login(user.email, user.password).status_code == 302
+    mark = Mailbox(site.smtp.maildir).mark()
+    b.get("/auth/change_email")
+    answer = b.submit(b.form(), email=taken.email, password=user.password)
+    assert answer.status_code == 302
+    assert "instructions to confirm your new email address" in b.follow().text
+    Mailbox(site.smtp.maildir).expect_none(wait=1.5, after=mark)
+
+
+# --- the mail server is down ---------------------------------------------------------------------
+@pytest.fixture()
+def outage_site(make_site, server):
+    return make_site(server)
+
+
+def test_a_mail_server_outage_loses_no_mail_and_slows_no_request(outage_site):
+    site = outage_site
+    site.smtp.stop()
+    emails = []
+    for _ in range(4):
+        email, username = fresh("outage")
+        started = time.monotonic()
+        _, answer = register(site, email, username)
+        assert answer.status_code == 302
+        assert time.monotonic() - started < 2, "the request does not wait for the mail server"
+        emails.append(email)
+    time.sleep(2)  # the workers try, fail, and wait to try again
+    site.smtp.start()
+    box = Mailbox(site.smtp.maildir)
+    box.wait_for_count(4, lambda m: m["To"] in emails, timeout=30)
+    time.sleep(3)  # a second delivery of any of them would land by now
+    delivered = [m["To"] for m in box.matching(lambda m: m["To"] in emails)]
+    assert sorted(delivered) == sorted(emails), "each mail once"

@@ -269,3 +269,110 @@ Response reset_form(PageContext& context, AccountHandlerServices& services) {
 }
 
 }  // namespace authfcgi::web::handlers
+
+namespace authfcgi::web::handlers {
+namespace {
+
+Response render_change_password(PageContext& context, AuthHandlerServices& services,
+                                const domain::FormErrors& errors) {
+  services.core.ensure_session(context.visit);
+  view::AccountFormPage page;
+  page.heading = "Change Your Password";
+  page.form_action = "/auth/change-password";
+  page.csrf_token = services.csrf.issue(context.visit.session.csrf_secret, context.visit.now);
+  page.fields = {
+      field("old_password", "Old password", "password", "current-password", {}, errors),
+      field("password", "New password", "password", "new-password", {}, errors),
+      field("password2", "Confirm new password", "password", "new-password", {}, errors)};
+  page.submit_label = "Update Password";
+  page.layout = context.take_layout("Change Password");
+  return Response::html(200, services.renderer.render(page));
+}
+
+Response render_change_email(PageContext& context, AuthHandlerServices& services,
+                             const std::string& email, const domain::FormErrors& errors) {
+  services.core.ensure_session(context.visit);
+  view::AccountFormPage page;
+  page.heading = "Change Your Email Address";
+  page.form_action = "/auth/change_email";
+  page.csrf_token = services.csrf.issue(context.visit.session.csrf_secret, context.visit.now);
+  page.fields = {field("email", "New Email", "email", "email", email, errors),
+                 field("password", "Password", "password", "current-password", {}, errors)};
+  page.submit_label = "Update Email Address";
+  page.layout = context.take_layout("Change Email Address");
+  return Response::html(200, services.renderer.render(page));
+}
+
+}  // namespace
+
+Response change_password(PageContext& context, AccountHandlerServices& services) {
+  if (auto login = require_login(context)) {
+    return std::move(*login);
+  }
+  if (context.request.method != "POST") {
+    return render_change_password(context, services.auth, {});
+  }
+  if (auto refused = refuse_without_csrf_token(context, services.auth)) {
+    return std::move(*refused);
+  }
+  const auto outcome = services.self_service.change_password(
+      *context.visit.user,
+      {field_value(context.request, "old_password"), field_value(context.request, "password"),
+       field_value(context.request, "password2")},
+      context.request.remote_addr);
+  if (outcome.wrong_password) {
+    context.flash("Invalid password.");
+    return render_change_password(context, services.auth, {});
+  }
+  if (!outcome.done) {
+    return render_change_password(context, services.auth, outcome.errors);
+  }
+  services.auth.core.keep_this_browser_logged_in(context.visit);
+  context.flash("Your password has been updated.");
+  return Response::redirect("/");
+}
+
+Response change_email_request(PageContext& context, AccountHandlerServices& services) {
+  if (auto login = require_login(context)) {
+    return std::move(*login);
+  }
+  if (context.request.method != "POST") {
+    return render_change_email(context, services.auth, {}, {});
+  }
+  if (auto refused = refuse_without_csrf_token(context, services.auth)) {
+    return std::move(*refused);
+  }
+  const std::string email = field_value(context.request, "email");
+  const auto outcome = services.self_service.request_email_change(
+      *context.visit.user, {email, field_value(context.request, "password")},
+      context.request.remote_addr);
+  if (outcome.wrong_password) {
+    context.flash("Invalid email or password.");
+    return render_change_email(context, services.auth, email, {});
+  }
+  if (!outcome.done) {
+    return render_change_email(context, services.auth, email, outcome.errors);
+  }
+  context.flash(
+      "An email with instructions to confirm your new email address has been sent to you.");
+  return Response::redirect("/");
+}
+
+Response change_email(PageContext& context, AccountHandlerServices& services,
+                      std::string_view token) {
+  if (auto login = require_login(context)) {
+    return std::move(*login);
+  }
+  switch (
+      services.self_service.change_email(*context.visit.user, token, context.request.remote_addr)) {
+    case domain::EmailChangeOutcome::Changed:
+      context.flash("Your email address has been updated.");
+      break;
+    case domain::EmailChangeOutcome::Invalid:
+      context.flash("Invalid request.");
+      break;
+  }
+  return Response::redirect("/");
+}
+
+}  // namespace authfcgi::web::handlers

@@ -38,6 +38,12 @@ struct AccountHandlerServices {
 [[nodiscard]] Response reset_link(PageContext& context, AccountHandlerServices& services,
                                   std::string_view token);
 [[nodiscard]] Response reset_form(PageContext& context, AccountHandlerServices& services);
+// Logged in: a new password (this browser stays logged in, every other one is logged out), a
+// new address (confirmed by a mailed link), and that link.
+[[nodiscard]] Response change_password(PageContext& context, AccountHandlerServices& services);
+[[nodiscard]] Response change_email_request(PageContext& context, AccountHandlerServices& services);
+[[nodiscard]] Response change_email(PageContext& context, AccountHandlerServices& services,
+                                    std::string_view token);
 // login_required: nullopt for a logged-in visitor, else the redirect to the login page (with
 // Flask-Login's flash and the path as `next`).
 [[nodiscard]] std::optional<Response> require_login(PageContext& context);

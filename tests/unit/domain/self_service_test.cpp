@@ -236,5 +236,50 @@ TEST_F(ResetTest, AtMostThreeResetMailsAnHourToOneAccount) {
   EXPECT_FALSE(request().empty());
 }
 
+TEST_F(ResetTest, AChangeOfPasswordNeedsTheOldOneAndEndsEveryLogin) {
+  const CurrentUser paul = current(paul_);
+  const auto wrong = service_.change_password(
+      paul, {"not-my-password", "Walnut-cabin-7788", "Walnut-cabin-7788"}, kAddress);
+  EXPECT_TRUE(wrong.wrong_password);
+  EXPECT_EQ(sessions_.rows.size(), 2U) << "nothing changed";
+  const auto done = service_.change_password(
+      paul, {"Tulip-harbor-2026", "Walnut-cabin-7788", "Walnut-cabin-7788"}, kAddress);
+  EXPECT_TRUE(done.done);
+  EXPECT_EQ(users_.users.at(paul_).password_hash, "hash:Walnut-cabin-7788");
+  EXPECT_TRUE(sessions_.rows.empty()) << "the caller keeps its own browser logged in";
+  ASSERT_FALSE(outbox_.rows.empty());
+  EXPECT_EQ(outbox_.rows.back().kind, MailKind::PasswordChanged);
+  EXPECT_EQ(outbox_.rows.back().message.to, "paul@example.com");
+}
+
+TEST_F(ResetTest, ANewAddressIsConfirmedByItsLinkAndTheOldOneIsTold) {
+  const CurrentUser paul = current(paul_);
+  EXPECT_TRUE(service_.request_email_change(paul, {"paul.new@example.com", "wrong"}, kAddress)
+                  .wrong_password);
+  ASSERT_TRUE(
+      service_.request_email_change(paul, {"Paul.New@Example.com", "Tulip-harbor-2026"}, kAddress)
+          .done);
+  EXPECT_EQ(outbox_.rows.back().kind, MailKind::ConfirmNewEmail);
+  EXPECT_EQ(outbox_.rows.back().message.to, "paul.new@example.com");
+  const std::string token = last_token();
+  EXPECT_EQ(users_.users.at(paul_).email, "paul@example.com") << "not before the link";
+  const UserId other = users_.add("other@example.com", "other", "h");
+  EXPECT_EQ(service_.change_email(current(other), token, kAddress), EmailChangeOutcome::Invalid);
+  EXPECT_EQ(service_.change_email(paul, token, kAddress), EmailChangeOutcome::Changed);
+  EXPECT_EQ(users_.users.at(paul_).email, "paul.new@example.com");
+  EXPECT_EQ(outbox_.rows.back().kind, MailKind::EmailChanged);
+  EXPECT_EQ(outbox_.rows.back().message.to, "paul@example.com");
+  EXPECT_EQ(service_.change_email(paul, token, kAddress), EmailChangeOutcome::Invalid) << "once";
+}
+
+TEST_F(ResetTest, ATakenAddressGetsTheSameAnswerAndNoMail) {
+  users_.add("taken@example.com", "taken", "h");
+  const auto before = outbox_.rows.size();
+  const auto outcome = service_.request_email_change(
+      current(paul_), {"taken@example.com", "Tulip-harbor-2026"}, kAddress);
+  EXPECT_TRUE(outcome.done && outcome.errors.empty() && !outcome.wrong_password);
+  EXPECT_EQ(outbox_.rows.size(), before);
+}
+
 }  // namespace
 }  // namespace authfcgi::domain
