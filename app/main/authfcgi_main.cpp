@@ -258,6 +258,12 @@ int run(const std::vector<std::string>& args) {
     std::cerr << "authfcgi: " << error.what() << '\n';
     return kExitConfig;
   }
+  // With a mail server, libcurl sets OpenSSL up first, fully (its digests and ciphers by name,
+  // which certificate checks need); without one the database client's lean set-up decides.
+  const bool sends_mail = !config.mail.smtp_url.empty();
+  if (sends_mail) {
+    mail::init_curl();
+  }
   storage::prepare_client_library();
 
   fcgi::ServerOptions options;
@@ -266,8 +272,7 @@ int run(const std::vector<std::string>& args) {
   options.role = arguments->role;
   // Mail leaves the outbox only where a mail server is configured; else it waits there.
   std::optional<mail::DeliveryThread> delivery;
-  if (!config.mail.smtp_url.empty()) {
-    mail::init_curl();
+  if (sends_mail) {
     delivery.emplace(
         [&config, &shared]() -> mail::DeliveryThread::Round {
           auto context = std::make_shared<DeliveryContext>(config, shared.clock);

@@ -387,6 +387,7 @@ class Site:
     processes: int = 2
     config_lines: tuple[str, ...] = ()
     web_config: str = ""  # directives added to the web server's site (WebServer.extra_config)
+    smtp_args: tuple[str, ...] = ()  # for the SMTP sink (TLS, AUTH: SmtpSink.extra_args)
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
     db_password: str = field(default_factory=random_password)
     workers: Workers | None = None
@@ -442,7 +443,7 @@ class Site:
         # Mail: a sink of the site's own; links point at the site's web server (its port is
         # chosen now); registration is open; failed mails are tried again within seconds. A
         # key the site's own lines set is theirs (the configuration refuses a key twice).
-        self.smtp = SmtpSink(self.directory / "smtp", free_port())
+        self.smtp = SmtpSink(self.directory / "smtp", free_port(), self.smtp_args)
         self.add(self.smtp)
         web_port = free_port()
         own_keys = {line.split("=", 1)[0].strip() for line in self.config_lines}

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from browser import Browser
-from mailbox import Mailbox, links_of, sent_to, text_of
+from mailbox import Mailbox, links_of, make_test_tls, sent_to, text_of
 from stack import next_number
 
 PASSWORD = "Tulip-harbor-2026"
@@ -342,3 +342,44 @@ def test_a_mail_server_outage_loses_no_mail_and_slows_no_request(outage_site):
     time.sleep(3)  # a second delivery of any of them would land by now
     delivered = [m["To"] for m in box.matching(lambda m: m["To"] in emails)]
     assert sorted(delivered) == sorted(emails), "each mail once"
+
+
+# --- STARTTLS and AUTH ---------------------------------------------------------------------------
+@pytest.mark.servers("nginx")
+def test_mail_goes_over_starttls_with_auth_and_waits_while_the_login_is_refused(
+        make_site, server, tmp_path):
+    tls = make_test_tls(tmp_path / "tls")
+    secret = tmp_path / "smtp-password"
+    secret.write_text("mail-secret-42\n")
+    site = make_site(server, smtp_args=(*tls.sink_args(), "--require-tls", "--auth-user", "mailer",
+                                        "--auth-password-file", str(secret)),
+                     config=("smtp_require_tls = true", f"smtp_ca_file = {tls.ca_cert}",
+                             "smtp_user = mailer", "smtp_password = mail-secret-42"))
+    email, username = fresh("tls")
+    register(site, email, username)
+    try:
+        mail = Mailbox(site.smtp.maildir).wait_for(sent_to(email))
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n--- workers ---\n{site.log_text()[-2000:]}\n--- sink ---\n"
+                             f"{site.smtp.log.read_text()[-2000:]}") from None
+    assert "/auth/confirm/" in text_of(mail)
+    assert "mail-secret-42" not in site.log_text() and "mail-secret-42" not in \
+        site.smtp.log.read_text(), "the password never reaches a log"
+
+
+@pytest.mark.servers("nginx")
+def test_a_wrong_smtp_password_keeps_the_mail_queued(make_site, server, tmp_path):
+    tls = make_test_tls(tmp_path / "tls")
+    secret = tmp_path / "smtp-password"
+    secret.write_text("the-right-one\n")
+    site = make_site(server, smtp_args=(*tls.sink_args(), "--auth-user", "mailer",
+                                        "--auth-password-file", str(secret)),
+                     config=(f"smtp_ca_file = {tls.ca_cert}", "smtp_user = mailer",
+                             "smtp_password = a-wrong-one"))
+    email, username = fresh("authfail")
+    register(site, email, username)
+    Mailbox(site.smtp.maildir).expect_none(sent_to(email), wait=2.5)
+    rows = site.sql(f"SELECT sent_at IS NULL, attempts > 0 FROM mail_outbox "
+                    f"WHERE recipient = '{email}'")
+    assert rows == [["1", "1"]], "kept, tried, not sent"
+    assert "a-wrong-one" not in site.log_text()
