@@ -262,14 +262,13 @@ namespace {
 
 class MysqlAccountsSchemaTest : public testing::DbTest {
  protected:
-  // The collation of every text column of the accounts' tables, from the schema itself.
+  // Every text column of the schema that compares otherwise than byte for byte.
   std::vector<std::string> non_binary_text_columns() {
     std::vector<std::string> found;
     connection_.with_statement(
         "SELECT CONCAT(table_name, '.', column_name, ' ', collation_name) FROM "
         "information_schema.columns WHERE table_schema = DATABASE() AND collation_name IS NOT "
-        "NULL AND collation_name NOT LIKE '%\\_bin' AND table_name IN ('users', 'account_tokens', "
-        "'mail_outbox', 'user_groups')",
+        "NULL AND collation_name NOT LIKE '%\\_bin'",
         [&](sql::PreparedStatement& statement) {
           const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
           while (rows->next()) {

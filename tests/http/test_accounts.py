@@ -383,3 +383,15 @@ def test_a_wrong_smtp_password_keeps_the_mail_queued(make_site, server, tmp_path
                     f"WHERE recipient = '{email}'")
     assert rows == [["1", "1"]], "kept, tried, not sent"
     assert "a-wrong-one" not in site.log_text()
+
+
+def test_at_most_three_reset_mails_an_hour_to_one_account_and_the_answer_never_changes(site):
+    user = site.new_user()
+    box = Mailbox(site.smtp.maildir)
+    mark = box.mark()
+    for _ in range(5):
+        b, answer = ask_reset(site, user.email)
+        assert answer.status_code == 302 and RESET_SENT in b.follow().text
+    box.wait_for_count(3, sent_to(user.email), after=mark)
+    time.sleep(1.5)
+    assert len(box.matching(sent_to(user.email), after=mark)) == 3
