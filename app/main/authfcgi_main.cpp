@@ -251,7 +251,8 @@ int run(const std::vector<std::string>& args) {
   std::unique_ptr<web::view::Renderer> renderer;
   std::unique_ptr<web::view::MailRenderer> mail;
   try {
-    renderer = std::make_unique<web::view::Renderer>(config.templates_dir);
+    renderer = std::make_unique<web::view::Renderer>(
+        config.templates_dir, web::view::Renderer::Prerender::On, config.registration_open);
     mail = std::make_unique<web::view::MailRenderer>(config.templates_dir, config.public_url,
                                                      config.mail.subject_prefix);
   } catch (const std::exception& error) {

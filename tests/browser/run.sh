@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # Real-browser test of a running authfcgi site: headless Chromium (Debian's package) driven by
-# playwright-core through the real login form, remember-me across a browser restart, logout.
+# playwright-core through the real login form, remember-me across a browser restart, logout;
+# or (SPEC=register.spec.mjs) through registration, the mailed confirmation link and logging in.
 #
 #   tests/browser/run.sh BASE_URL EMAIL PASSWORD USERNAME
+#   SPEC=register.spec.mjs MAILDIR=DIR tests/browser/run.sh BASE_URL EMAIL PASSWORD USERNAME
 #
-# The user must exist (scripts/authctl user add ...). Installs Debian's chromium (apt-get, as
+# login.spec.mjs (the default SPEC): the user must exist (scripts/authctl user add ...).
+# register.spec.mjs: the account must not exist yet; MAILDIR is the Maildir the site's mail
+# goes to (the SMTP sink, scripts/lib/smtp_sink.py). Installs Debian's chromium (apt-get, as
 # root or with passwordless sudo) and the pinned node modules (npm ci) when they are missing;
 # when chromium cannot be installed it prints "SKIP: chromium cannot be installed here: ..."
 # and exits 0. Screenshots (one PNG per step) go to $BROWSER_SCREENSHOTS (default
 # tests/browser/screenshots). Output ends with "N passed, M failed"; exits non-zero on failure.
 #
-# Environment: CHROMIUM (default /usr/bin/chromium), STEP_TIMEOUT_MS (default 15000),
+# Environment: SPEC (which *.spec.mjs of this directory, default login.spec.mjs), MAILDIR (for
+# register.spec.mjs), CHROMIUM (default /usr/bin/chromium), STEP_TIMEOUT_MS (default 15000),
 # BROWSER_TEST_TIMEOUT (seconds for the whole browser run, default 240).
 set -euo pipefail
 
 if (($# != 4)) || [[ "$1" == -h || "$1" == --help ]]; then
-  echo "usage: [BROWSER_SCREENSHOTS=DIR] tests/browser/run.sh BASE_URL EMAIL PASSWORD USERNAME" >&2
+  echo "usage: [BROWSER_SCREENSHOTS=DIR] [SPEC=register.spec.mjs MAILDIR=DIR]" \
+    "tests/browser/run.sh BASE_URL EMAIL PASSWORD USERNAME" >&2
   exit 2
 fi
 BASE_URL="${1%/}"
@@ -28,6 +34,8 @@ CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 TOTAL_S="${BROWSER_TEST_TIMEOUT:-240}"
 SHOTS="${BROWSER_SCREENSHOTS:-$HERE/screenshots}"
 [[ "$SHOTS" == /* ]] || SHOTS="$PWD/$SHOTS"
+SPEC="${SPEC:-login.spec.mjs}"
+MAILDIR="${MAILDIR:-}"
 
 say() { printf 'tests/browser: %s\n' "$*" >&2; }
 skip() {
@@ -39,6 +47,15 @@ die() {
   echo "0 passed, 1 failed"
   exit 1
 }
+
+# A spec of this directory, by name only (the node process runs in it).
+if ! [[ "$SPEC" =~ ^[A-Za-z0-9_-]+\.spec\.mjs$ && -f "$HERE/$SPEC" ]]; then
+  die "SPEC=$SPEC is not a *.spec.mjs in $HERE"
+fi
+if [[ "$SPEC" == register.spec.mjs ]]; then
+  [[ -n "$MAILDIR" ]] || die "register.spec.mjs needs MAILDIR (the Maildir the site's mail goes to)"
+  [[ "$MAILDIR" == /* ]] || MAILDIR="$PWD/$MAILDIR"
+fi
 
 # --- chromium -----------------------------------------------------------------------------------
 
@@ -111,8 +128,9 @@ rc=0
 (
   cd "$HERE"
   BASE_URL="$BASE_URL" TEST_EMAIL="$EMAIL" TEST_PASSWORD="$PASSWORD" TEST_USERNAME="$USERNAME" \
-    BROWSER_SCREENSHOTS="$SHOTS" CHROMIUM="$CHROMIUM" TOTAL_TIMEOUT_MS="$(((TOTAL_S - 15) * 1000))" \
-    exec timeout --kill-after=10 "$TOTAL_S" node login.spec.mjs
+    MAILDIR="$MAILDIR" BROWSER_SCREENSHOTS="$SHOTS" CHROMIUM="$CHROMIUM" \
+    TOTAL_TIMEOUT_MS="$(((TOTAL_S - 15) * 1000))" \
+    exec timeout --kill-after=10 "$TOTAL_S" node "$SPEC"
 ) || rc=$?
 if ((rc == 124 || rc == 137)); then
   say "the browser test did not finish within ${TOTAL_S}s"

@@ -40,6 +40,12 @@ def confirmation_link(site, email: str, after=()) -> str:
     return links[0]
 
 
+def test_the_login_page_offers_registration_and_the_reset(site):
+    login = Browser(site.base).get("/auth/login").text
+    assert 'href="/auth/register">Click here to register' in login
+    assert 'href="/auth/reset">Click here to reset it' in login
+
+
 def test_the_register_form_has_its_fields_for_password_managers(site):
     b = Browser(site.base)
     page = b.get("/auth/register")
@@ -179,6 +185,8 @@ def test_with_registration_closed_the_page_is_not_found(closed_site):
     b = Browser(closed_site.base)
     assert b.get("/auth/register").status_code == 404
     assert b.post("/auth/register", data={"email": "x@example.com"}).status_code == 404
+    login = b.get("/auth/login").text
+    assert "/auth/register" not in login and 'href="/auth/reset"' in login
 
 
 # --- password reset ---------------------------------------------------------------------------

@@ -60,8 +60,10 @@ data layout_data(const Layout& layout) {
   return values;
 }
 
-data login_data(const LoginPage& page) {
+data login_data(const LoginPage& page, bool registration_open) {
   data values = layout_data(page.layout);
+  values.set("registration_open",
+             registration_open ? data::type::bool_true : data::type::bool_false);
   values.set("form_action", page.form_action);
   values.set("csrf_token", page.csrf_token);
   values.set("email", page.email);
@@ -170,8 +172,9 @@ SlotValues layout_values(const Layout& layout) { return {layout.title, layout.us
 }  // namespace
 
 struct Renderer::Templates {
-  explicit Templates(const std::string& dir)
-      : base(load_template(dir, "base")),
+  Templates(const std::string& dir, bool registration)
+      : registration_open(registration),
+        base(load_template(dir, "base")),
         index(load_template(dir, "index")),
         login(load_template(dir, "login")),
         secret(load_template(dir, "secret")),
@@ -180,6 +183,7 @@ struct Renderer::Templates {
         account_form(load_template(dir, "account_form")),
         unconfirmed(load_template(dir, "unconfirmed")) {}
 
+  bool registration_open;  // the login page links to /auth/register
   mustache base;
   mustache index;
   mustache login;
@@ -209,7 +213,7 @@ struct Renderer::Templates {
         page.layout = layout_with(values, logged_in);
         page.form_action = values[kFormAction];
         page.csrf_token = values[kCsrfToken];
-        return in_layout(page.layout, login, login_data(page));
+        return in_layout(page.layout, login, login_data(page, registration_open));
       });
     }
   }
@@ -269,8 +273,8 @@ struct Renderer::Templates {
   }
 };
 
-Renderer::Renderer(const std::string& templates_dir, Prerender prerender)
-    : templates_(std::make_unique<Templates>(templates_dir)) {
+Renderer::Renderer(const std::string& templates_dir, Prerender prerender, bool registration_open)
+    : templates_(std::make_unique<Templates>(templates_dir, registration_open)) {
   if (prerender == Prerender::On) {
     templates_->prerender();
   }
@@ -301,7 +305,8 @@ std::string Renderer::render(const LoginPage& page) const {
     values[kCsrfToken] = page.csrf_token;
     return prerendered->fill(values);
   }
-  return templates_->in_layout(page.layout, templates_->login, login_data(page));
+  return templates_->in_layout(page.layout, templates_->login,
+                               login_data(page, templates_->registration_open));
 }
 
 std::string Renderer::render(const SecretPage& page) const {

@@ -20,7 +20,9 @@ class Renderer {
  public:
   enum class Prerender { On, Off };
 
-  explicit Renderer(const std::string& templates_dir, Prerender prerender = Prerender::On);
+  // registration_open: the login page offers "New user? Click here to register."
+  explicit Renderer(const std::string& templates_dir, Prerender prerender = Prerender::On,
+                    bool registration_open = false);
   ~Renderer();
   Renderer(const Renderer&) = delete;
   Renderer& operator=(const Renderer&) = delete;
