@@ -72,11 +72,11 @@ class SiteFactory:
 
     def __call__(self, server: str = "nginx", processes: int = 2, config: tuple[str, ...] = (),
                  mariadb: MariaDB | None = None, web_config: str = "",
-                 smtp_args: tuple[str, ...] = ()) -> Site:
+                 smtp_args: tuple[str, ...] = (), mail: bool = True) -> Site:
         name = f"site{next_number()}"
         site = Site(mariadb or self.mariadb, server, self.workdir / name, self.build,
                     db_name=f"authfcgi_{name}", processes=processes, config_lines=config,
-                    web_config=web_config, smtp_args=smtp_args)
+                    web_config=web_config, smtp_args=smtp_args, mail=mail)
         try:
             return site.start()
         except StackError:

@@ -388,6 +388,7 @@ class Site:
     config_lines: tuple[str, ...] = ()
     web_config: str = ""  # directives added to the web server's site (WebServer.extra_config)
     smtp_args: tuple[str, ...] = ()  # for the SMTP sink (TLS, AUTH: SmtpSink.extra_args)
+    mail: bool = True  # False: no SMTP sink, no smtp_url (no delivery thread), registration closed
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
     db_password: str = field(default_factory=random_password)
     workers: Workers | None = None
@@ -443,14 +444,15 @@ class Site:
         # Mail: a sink of the site's own; links point at the site's web server (its port is
         # chosen now); registration is open; failed mails are tried again within seconds. A
         # key the site's own lines set is theirs (the configuration refuses a key twice).
-        self.smtp = SmtpSink(self.directory / "smtp", free_port(), self.smtp_args)
-        self.add(self.smtp)
         web_port = free_port()
+        if self.mail:
+            self.smtp = SmtpSink(self.directory / "smtp", free_port(), self.smtp_args)
+            self.add(self.smtp)
         own_keys = {line.split("=", 1)[0].strip() for line in self.config_lines}
         mail_lines = [line for line in (
             f"smtp_url = {self.smtp.url}", f"public_url = http://127.0.0.1:{web_port}",
             "registration = open", "mail_retry_min = 1", "mail_retry_max = 2")
-            if line.split("=", 1)[0].strip() not in own_keys]
+            if line.split("=", 1)[0].strip() not in own_keys] if self.smtp else []
         self.write_config(self.config, *mail_lines, *self.config_lines)
         migrated = self.ctl("db", "migrate")
         if migrated.returncode != 0:

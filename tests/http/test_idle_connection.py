@@ -116,7 +116,8 @@ def idle_mariadb(workdir: Path) -> MariaDB:
 
 @pytest.fixture(scope="module")
 def idle(idle_mariadb: MariaDB, make_site, server: str) -> IdleSite:  # noqa: ANN001
-    site = make_site(server, config=LOOSE_THROTTLE, mariadb=idle_mariadb)
+    # No mail: each worker process's delivery thread would hold a connection of its own.
+    site = make_site(server, config=LOOSE_THROTTLE, mariadb=idle_mariadb, mail=False)
     alice = site.new_user()
     b = Browser(site.base)
     assert b.login(alice.email, alice.password).status_code == 302, "alice logs in"

@@ -35,7 +35,8 @@ if os.geteuid() != 0:
     pytest.skip("package test skipped: not root (it installs and removes the authfcgi package)",
                 allow_module_level=True)
 
-TEMPLATES = sorted(f"templates/{p.name}" for p in (REPO / "templates").iterdir())
+TEMPLATES = sorted(f"templates/{p.relative_to(REPO / 'templates')}"
+                   for p in (REPO / "templates").rglob("*") if p.is_file())
 MIGRATIONS = sorted(f"sql/{p.name}" for p in (REPO / "sql").glob("*.sql"))
 # Every template, migration and unit of the source tree, so one added later is checked too.
 SHIPPED = [
