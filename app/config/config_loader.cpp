@@ -276,8 +276,10 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"public_url",
        checked_string_setter([](Config& c) -> std::string& { return c.public_url; },
                              [](std::string_view v) -> std::optional<std::string> {
+                               const auto host = v.substr(
+                                   v.find("://") == std::string_view::npos ? 0 : v.find("://") + 3);
                                if ((!v.starts_with("https://") && !v.starts_with("http://")) ||
-                                   !is_printable_ascii(v) ||
+                                   host.empty() || host.front() == '/' || !is_printable_ascii(v) ||
                                    v.find_first_of(" \"<>") != std::string_view::npos) {
                                  return "expected https://HOST[:PORT][/PATH]";
                                }
@@ -389,6 +391,11 @@ void apply_env(const Environment& env, Config& config, std::vector<std::string>&
 void check_mail(Config& config, std::vector<std::string>& errors) {
   while (config.public_url.ends_with('/')) {
     config.public_url.pop_back();
+  }
+  if (!config.mail.smtp_url.empty() && config.public_url.empty()) {
+    errors.emplace_back(
+        "smtp_url needs public_url (the address the links in mails point to, e.g. "
+        "https://login.example.com)");
   }
   if (config.registration_open && config.public_url.empty()) {
     errors.emplace_back(

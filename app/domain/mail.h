@@ -17,6 +17,10 @@ enum class MailKind : std::uint8_t {
   PasswordChanged = 4,
   EmailChanged = 5,
   RegistrationAttempt = 6,  // someone tried to register an address that has an account
+  // Not a mail: a reset asked for an address, queued as it was typed whether or not it has an
+  // account (the request costs the same either way); the delivery turns it into a
+  // ResetPassword mail when the address has an account and the throttles allow.
+  ResetRequest = 7,
 };
 
 // One mail as it will be sent: the recipient (the stored address), the subject with its
@@ -34,6 +38,8 @@ struct QueuedMail {
   std::int64_t id = 0;
   MailMessage message;
   std::uint32_t attempts = 0;  // tries before this one
+  MailKind kind = MailKind::ConfirmAccount;
+  std::string client_network;
 };
 
 // The outbox table: written in the transaction of the change that causes a mail, read by the

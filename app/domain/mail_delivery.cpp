@@ -6,8 +6,13 @@
 namespace authfcgi::domain {
 
 MailDelivery::MailDelivery(MailOutbox& outbox, MailSender& sender, const Clock& clock,
-                           MailDeliverySettings settings, Log log)
-    : outbox_(outbox), sender_(sender), clock_(clock), settings_(settings), log_(std::move(log)) {}
+                           MailDeliverySettings settings, Log log, Expand expand)
+    : outbox_(outbox),
+      sender_(sender),
+      clock_(clock),
+      settings_(settings),
+      log_(std::move(log)),
+      expand_(std::move(expand)) {}
 
 std::int64_t MailDelivery::next_attempt(std::int64_t now, std::uint32_t attempts) const {
   std::int64_t wait = settings_.first_retry_seconds;
@@ -25,6 +30,14 @@ std::size_t MailDelivery::deliver_due(std::size_t max_mails) {
       break;
     }
     const std::uint32_t attempts = mail->attempts + 1;
+    if (mail->kind == MailKind::ResetRequest) {
+      // Done once it is expanded (or when nothing here can expand it): never sent itself.
+      if (expand_) {
+        expand_(*mail);
+      }
+      outbox_.mark_sent(mail->id, clock_.now());
+      continue;
+    }
     try {
       sender_.send(mail->message);
       outbox_.mark_sent(mail->id, clock_.now());

@@ -23,9 +23,12 @@ struct MailDeliverySettings {
 class MailDelivery {
  public:
   using Log = std::function<void(const std::string& line)>;
+  // Turns a queued request (MailKind::ResetRequest) into the mail it asks for, if any (it
+  // queues that mail itself). Throws StorageUnavailable.
+  using Expand = std::function<void(const QueuedMail& request)>;
 
   MailDelivery(MailOutbox& outbox, MailSender& sender, const Clock& clock,
-               MailDeliverySettings settings, Log log);
+               MailDeliverySettings settings, Log log, Expand expand = {});
 
   // Sends up to `max_mails` due mails; returns how many were sent. Throws StorageUnavailable.
   std::size_t deliver_due(std::size_t max_mails);
@@ -39,6 +42,7 @@ class MailDelivery {
   const Clock& clock_;
   MailDeliverySettings settings_;
   Log log_;
+  Expand expand_;
 };
 
 }  // namespace authfcgi::domain

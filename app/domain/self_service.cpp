@@ -155,19 +155,25 @@ void SelfService::request_reset(std::string_view email, std::string_view client_
   if (validate_email(normalized)) {
     return;
   }
-  const auto user = deps_.users.find_by_email(normalized);
+  deps_.outbox.enqueue({normalized, {}, {}, {}}, MailKind::ResetRequest,
+                       util::throttle_network(client_address), deps_.clock.now());
+}
+
+void SelfService::expand_reset_request(const QueuedMail& request) {
+  const auto user = deps_.users.find_by_email(request.message.to);
   if (!user) {
     return;
   }
   const std::int64_t now = deps_.clock.now();
-  if (deps_.outbox.count_for_recipient(user->email, MailKind::ResetPassword, now - kHour + 1) >=
-          deps_.settings.mails_per_account_hour ||
-      deps_.outbox.count_from_network(util::throttle_network(client_address),
-                                      MailKind::ResetPassword,
-                                      now - kHour + 1) >= deps_.settings.mails_per_network_hour) {
-    return;  // enough mail for now; the page says the same
-  }
   deps_.transactions.run([&] {
+    // Every process delivers: requests for one account are counted one at a time.
+    deps_.users.lock(user->id);
+    if (deps_.outbox.count_for_recipient(user->email, MailKind::ResetPassword, now - kHour + 1) >=
+            deps_.settings.mails_per_account_hour ||
+        deps_.outbox.count_from_network(request.client_network, MailKind::ResetPassword,
+                                        now - kHour + 1) >= deps_.settings.mails_per_network_hour) {
+      return;  // enough mail for now; the page said the same
+    }
     const std::string token = new_token();
     AccountToken reset{user->id,
                        TokenPurpose::ResetPassword,
@@ -175,8 +181,10 @@ void SelfService::request_reset(std::string_view email, std::string_view client_
                        now + deps_.settings.reset_seconds,
                        deps_.crypto.session_id_digest(user->password_hash)};
     deps_.tokens.add(deps_.crypto.session_id_digest(token), reset);
-    queue(user->email, {MailKind::ResetPassword, user->username, "/auth/reset/" + token, {}},
-          client_address);
+    deps_.outbox.enqueue(
+        deps_.composer.compose(
+            user->email, {MailKind::ResetPassword, user->username, "/auth/reset/" + token, {}}),
+        MailKind::ResetPassword, request.client_network, now);
   });
 }
 
@@ -253,11 +261,21 @@ ChangePasswordOutcome SelfService::change_password(const CurrentUser& user,
   if (!outcome.errors.empty()) {
     return outcome;
   }
+  // The old password is checked as a login's is, throttled: a stolen session cookie must not
+  // become an unthrottled way of guessing the password.
+  Admission admission =
+      deps_.throttle.admit(AttemptSource{user.email, std::string(client_address), {}});
+  if (!admission.attempt) {
+    outcome.retry_after_seconds = admission.retry_after_seconds;
+    return outcome;
+  }
   const auto stored = deps_.users.find_by_id(user.id);
   if (!stored || !deps_.hasher.verify(stored->password_hash, form.old_password)) {
+    admission.attempt->failed();
     outcome.wrong_password = true;
     return outcome;
   }
+  admission.attempt->succeeded();
   const std::string hash = deps_.hasher.hash(form.password);
   deps_.transactions.run([&] {
     // Compare-and-swap: a change that ran meanwhile (authctl, another browser) wins.
@@ -287,19 +305,31 @@ ChangeEmailOutcome SelfService::request_email_change(const CurrentUser& user,
   if (!outcome.errors.empty()) {
     return outcome;
   }
+  Admission admission =
+      deps_.throttle.admit(AttemptSource{user.email, std::string(client_address), {}});
+  if (!admission.attempt) {
+    outcome.retry_after_seconds = admission.retry_after_seconds;
+    return outcome;
+  }
   const auto stored = deps_.users.find_by_id(user.id);
   if (!stored || !deps_.hasher.verify(stored->password_hash, form.password)) {
+    admission.attempt->failed();
     outcome.wrong_password = true;
     return outcome;
   }
+  admission.attempt->succeeded();
   outcome.done = true;
   if (deps_.users.find_by_email(email)) {
     return outcome;  // taken (or the user's own): the same answer, no mail
   }
+  // Nobody's inbox fills with these: a few an hour to one address, 20 from one network.
   const std::int64_t now = deps_.clock.now();
-  if (deps_.outbox.count_from_network(util::throttle_network(client_address),
+  const std::int64_t since = now - kHour + 1;
+  if (deps_.outbox.count_for_recipient(email, MailKind::ConfirmNewEmail, since) >=
+          deps_.settings.mails_per_account_hour ||
+      deps_.outbox.count_from_network(util::throttle_network(client_address),
                                       MailKind::ConfirmNewEmail,
-                                      now - kHour + 1) >= deps_.settings.mails_per_network_hour) {
+                                      since) >= deps_.settings.mails_per_network_hour) {
     return outcome;
   }
   deps_.transactions.run([&] {
@@ -327,6 +357,9 @@ EmailChangeOutcome SelfService::change_email(const CurrentUser& user, std::strin
       if (!deps_.tokens.take(digest) || !deps_.users.change_email(user.id, found->new_email)) {
         return;
       }
+      // Links still in the old mailbox die with the move (it may be why the user moved).
+      deps_.tokens.remove_for_user(user.id, TokenPurpose::ResetPassword);
+      deps_.tokens.remove_for_user(user.id, TokenPurpose::ChangeEmail);
       queue(user.email, {MailKind::EmailChanged, user.username, {}, found->new_email},
             client_address);
       changed = true;

@@ -73,7 +73,8 @@ struct ChangePasswordForm {
 };
 
 struct ChangePasswordOutcome {
-  bool wrong_password = false;  // "Invalid password."
+  std::int64_t retry_after_seconds = 0;  // > 0: throttled as a login would be; nothing checked
+  bool wrong_password = false;           // "Invalid password."
   FormErrors errors;
   bool done = false;  // every other login of the user ended
 };
@@ -84,7 +85,8 @@ struct ChangeEmailForm {
 };
 
 struct ChangeEmailOutcome {
-  bool wrong_password = false;  // "Invalid email or password."
+  std::int64_t retry_after_seconds = 0;  // > 0: throttled as a login would be; nothing checked
+  bool wrong_password = false;           // "Invalid email or password."
   FormErrors errors;
   bool done = false;  // the mail is queued (or, for a taken address, nothing: the same answer)
 };
@@ -132,10 +134,12 @@ class SelfService {
   [[nodiscard]] EmailChangeOutcome change_email(const CurrentUser& user, std::string_view token,
                                                 std::string_view client_address);
 
-  // "Forgot your password": a reset mail when the address has an account, within the mail
-  // throttles (3 an hour per account, 20 per client network); silently nothing otherwise. The
-  // caller answers the same either way.
+  // "Forgot your password": queues the request as typed (one row, whether or not the address
+  // has an account, so the answer costs the same); the caller answers the same either way.
   void request_reset(std::string_view email, std::string_view client_address);
+  // The delivery's side of it: a reset mail when the address has an account, within the mail
+  // throttles (3 an hour per account, 20 per client network); silently nothing otherwise.
+  void expand_reset_request(const QueuedMail& request);
   // Whether a reset link still works (for the form's GET: a dead link is said at once).
   [[nodiscard]] bool reset_token_valid(std::string_view token);
   // Sets the new password from a reset link: once, within the hour, while the password is the

@@ -35,6 +35,9 @@ class UserRepository {
   virtual bool change_email(UserId id, std::string_view email) = 0;
   // Marks the account confirmed (again: no harm). Returns false when the user does not exist.
   virtual bool confirm(UserId id) = 0;
+  // Inside a transaction: holds the user's row until it ends, so that checks and writes about
+  // one account (a mail throttle's count and the mail) run one at a time across processes.
+  virtual void lock(UserId id) = 0;
   // Whether an account has this username (byte for byte).
   [[nodiscard]] virtual bool username_taken(std::string_view username) = 0;
   // Every user with its groups.

@@ -109,9 +109,12 @@ void CurlSmtpSender::send(const domain::MailMessage& message) {
   CURL* handle = curl.get();
   curl_easy_setopt(handle, CURLOPT_URL, settings_.url.c_str());
   curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  curl_easy_setopt(handle, CURLOPT_USE_SSL,
-                   settings_.require_tls ? static_cast<long>(CURLUSESSL_ALL)
-                                         : static_cast<long>(CURLUSESSL_TRY));
+  // With a login, never in clear: a network attacker who strips STARTTLS would read the SMTP
+  // password and the links.
+  const bool must_encrypt = settings_.require_tls || !settings_.user.empty();
+  curl_easy_setopt(
+      handle, CURLOPT_USE_SSL,
+      must_encrypt ? static_cast<long>(CURLUSESSL_ALL) : static_cast<long>(CURLUSESSL_TRY));
   if (!settings_.ca_file.empty()) {
     curl_easy_setopt(handle, CURLOPT_CAINFO, settings_.ca_file.c_str());
   }

@@ -25,6 +25,7 @@
 #include "crypto/zxcvbn_password_strength.h"
 #include "domain/auth_service.h"
 #include "domain/mail_delivery.h"
+#include "domain/self_service.h"
 #include "fcgi/server.h"
 #include "logging/stderr_event_sink.h"
 #include "mail/curl_smtp_sender.h"
@@ -183,26 +184,69 @@ void log_line(const std::string& text) {
   std::cerr.flush();
 }
 
+constexpr std::size_t kMailsPerRound = 20;
+constexpr std::int64_t kPruneEverySeconds = 60;
+constexpr std::int64_t kKeepSentMailSeconds = 2 * 3600;
+
 // What the delivery thread owns: its own connection, the outbox on it, the SMTP client.
 struct DeliveryContext {
   storage::MysqlConnection connection;
   storage::MysqlMailOutbox outbox;
+  storage::MysqlAccountTokenStore tokens;
+  storage::MysqlUserRepository users;
+  storage::MysqlSessionStore sessions;
+  storage::MysqlRememberTokenStore remember_tokens;
+  storage::MysqlLoginThrottleStore throttle_store;
+  storage::MysqlTransactions transactions;
+  domain::LoginThrottle throttle;
+  domain::Accounts accounts;
+  // Turns queued reset requests into reset mails, on this thread's connection.
+  domain::SelfService self_service;
   mail::CurlSmtpSender sender;
   domain::MailDelivery delivery;
+  const domain::Clock& clock;
+  std::int64_t last_prune = 0;
 
-  DeliveryContext(const config::Config& config, const domain::Clock& clock)
+  DeliveryContext(const config::Config& config, SharedServices& shared,
+                  const web::view::MailRenderer& composer)
       : connection(config.database),
         outbox(connection),
+        tokens(connection),
+        users(connection),
+        sessions(connection),
+        remember_tokens(connection),
+        throttle_store(connection),
+        transactions(connection),
+        throttle(throttle_store, shared.random, shared.clock, config.throttle),
+        accounts(users, sessions, remember_tokens, shared.hasher),
+        self_service(domain::SelfServiceDependencies{
+            users, tokens, outbox, transactions, composer, shared.hasher, shared.strength,
+            shared.token_crypto, shared.clock, throttle, accounts, domain::SelfServiceSettings{}}),
         sender(mail::SmtpSettings{config.mail.smtp_url, config.mail.smtp_user,
                                   config.mail.smtp_password, config.mail.smtp_require_tls,
                                   config.mail.smtp_ca_file, config.mail.from}),
-        delivery(outbox, sender, clock,
+        delivery(outbox, sender, shared.clock,
                  domain::MailDeliverySettings{config.mail.retry_min_seconds,
                                               config.mail.retry_max_seconds},
-                 log_line) {}
+                 log_line,
+                 [this](const domain::QueuedMail& request) {
+                   self_service.expand_reset_request(request);
+                 }),
+        clock(shared.clock) {}
+
+  // One round: due mails, and once a minute the rows nothing needs any more (expired tokens;
+  // sent or given-up mail older than the mail throttles' hour).
+  std::size_t round() {
+    const std::size_t sent = delivery.deliver_due(kMailsPerRound);
+    if (const std::int64_t now = clock.now(); now - last_prune >= kPruneEverySeconds) {
+      last_prune = now;
+      tokens.prune(now);
+      outbox.prune(now - kKeepSentMailSeconds);
+    }
+    return sent;
+  }
 };
 
-constexpr std::size_t kMailsPerRound = 20;
 constexpr std::chrono::milliseconds kDeliveryInterval{1000};
 
 int run(const std::vector<std::string>& args) {
@@ -275,9 +319,9 @@ int run(const std::vector<std::string>& args) {
   std::optional<mail::DeliveryThread> delivery;
   if (sends_mail) {
     delivery.emplace(
-        [&config, &shared]() -> mail::DeliveryThread::Round {
-          auto context = std::make_shared<DeliveryContext>(config, shared.clock);
-          return [context] { return context->delivery.deliver_due(kMailsPerRound); };
+        [&config, &shared, &mail]() -> mail::DeliveryThread::Round {
+          auto context = std::make_shared<DeliveryContext>(config, shared, *mail);
+          return [context] { return context->round(); };
         },
         kDeliveryInterval, log_line);
   }

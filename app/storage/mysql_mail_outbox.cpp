@@ -79,7 +79,8 @@ std::optional<domain::QueuedMail> MysqlMailOutbox::claim_due(std::int64_t now,
     }
     std::optional<domain::QueuedMail> mail;
     connection_.with_statement(
-        "SELECT recipient, subject, text_body, html_body, attempts FROM mail_outbox WHERE id = ?",
+        "SELECT recipient, subject, text_body, html_body, attempts, kind, client_network FROM "
+        "mail_outbox WHERE id = ?",
         [&](sql::PreparedStatement& statement) {
           statement.setInt64(1, id);
           const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
@@ -89,6 +90,8 @@ std::optional<domain::QueuedMail> MysqlMailOutbox::claim_due(std::int64_t now,
             found.message = {rows->getString(1), rows->getString(2), rows->getString(3),
                              rows->getString(4)};
             found.attempts = static_cast<std::uint32_t>(rows->getUInt(5));
+            found.kind = static_cast<domain::MailKind>(rows->getInt(6));
+            found.client_network = rows->getString(7);
             mail = std::move(found);
           }
         });
@@ -101,7 +104,9 @@ std::optional<domain::QueuedMail> MysqlMailOutbox::claim_due(std::int64_t now,
 
 void MysqlMailOutbox::mark_sent(std::int64_t id, std::int64_t now) {
   connection_.with_statement(
-      "UPDATE mail_outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
+      // The links in a sent mail still work for a while: the row keeps no copy of them.
+      "UPDATE mail_outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL, "
+      "text_body = '', html_body = '' WHERE id = ?",
       [&](sql::PreparedStatement& statement) {
         statement.setInt64(1, now);
         statement.setInt64(2, id);
@@ -112,12 +117,17 @@ void MysqlMailOutbox::mark_sent(std::int64_t id, std::int64_t now) {
 void MysqlMailOutbox::retry_later(std::int64_t id, std::int64_t next_attempt_at,
                                   std::string_view error) {
   connection_.with_statement(
-      "UPDATE mail_outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ? "
-      "WHERE id = ?",
+      "UPDATE mail_outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?, "
+      "text_body = IF(? = ?, '', text_body), html_body = IF(? = ?, '', html_body) WHERE id = ?",
       [&](sql::PreparedStatement& statement) {
+        // A mail given up keeps no copy of its links either.
         statement.setInt64(1, next_attempt_at);
         statement.setString(2, std::string(error.substr(0, kMaxErrorBytes)));
-        statement.setInt64(3, id);
+        statement.setInt64(3, next_attempt_at);
+        statement.setInt64(4, domain::MailOutbox::kNeverAgain);
+        statement.setInt64(5, next_attempt_at);
+        statement.setInt64(6, domain::MailOutbox::kNeverAgain);
+        statement.setInt64(7, id);
         statement.executeUpdate();
       });
 }

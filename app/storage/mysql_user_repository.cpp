@@ -116,6 +116,14 @@ bool MysqlUserRepository::change_email(domain::UserId id, std::string_view email
   return changed > 0 || find_by_id(id).has_value();
 }
 
+void MysqlUserRepository::lock(domain::UserId id) {
+  connection_.with_statement("SELECT id FROM users WHERE id = ? FOR UPDATE",
+                             [&](sql::PreparedStatement& statement) {
+                               statement.setInt64(1, id);
+                               const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+                             });
+}
+
 bool MysqlUserRepository::username_taken(std::string_view username) {
   bool taken = false;
   connection_.with_statement("SELECT 1 FROM users WHERE username = ?",

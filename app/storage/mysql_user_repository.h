@@ -19,6 +19,7 @@ class MysqlUserRepository final : public domain::UserRepository {
   bool confirm(domain::UserId id) override;
   bool change_email(domain::UserId id, std::string_view email) override;
   bool username_taken(std::string_view username) override;
+  void lock(domain::UserId id) override;
   domain::UserId add(std::string_view email, std::string_view username,
                      std::string_view password_hash) override;
   std::vector<domain::User> list() override;

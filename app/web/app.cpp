@@ -128,6 +128,16 @@ Response for_the_authorizer(Response response) {
   return allowed;
 }
 
+// The path for the log: a mailed link's token is left out (it is a password while it lives).
+std::string loggable_path(const std::string& path) {
+  for (const std::string_view prefix : {"/auth/confirm/", "/auth/reset/", "/auth/change_email/"}) {
+    if (path.starts_with(prefix) && path != "/auth/reset/password") {
+      return std::string(prefix) + "...";
+    }
+  }
+  return path;
+}
+
 std::optional<std::string> cookie_value(const Request& request, std::string_view name) {
   const auto found = request.cookies.find(std::string(name));
   if (found == request.cookies.end()) {
@@ -362,13 +372,14 @@ Response App::Impl::handle(const Request& request) {
       name_cookies_for_the_gateway(response);
     }
   } catch (const domain::StorageUnavailable& error) {
-    log_line("database unavailable on " + request.method + " " + request.path + ": " +
-             error.what());
+    log_line("database unavailable on " + request.method + " " + loggable_path(request.path) +
+             ": " + error.what());
     response = error_page(nullptr, 503);
     response.add_header("Retry-After", "5");
     send_identified_cookies();
   } catch (const std::exception& error) {
-    log_line("internal error on " + request.method + " " + request.path + ": " + error.what());
+    log_line("internal error on " + request.method + " " + loggable_path(request.path) + ": " +
+             error.what());
     response = error_page(nullptr, 500);
     send_identified_cookies();
   }

@@ -3,11 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
 
 #include "db/db_test_support.h"
+#include "storage/cppconn.h"
 #include "storage/mysql_user_repository.h"
 
 namespace authfcgi::storage {
@@ -34,6 +36,23 @@ TEST_F(MysqlMailOutboxTest, AQueuedMailComesBackWholeOnceAndIsNotDueAgainAfterIt
   EXPECT_FALSE(outbox_.claim_due(kNow + 299, 300).has_value()) << "held for the lease";
   outbox_.mark_sent(mail->id, kNow + 1);
   EXPECT_FALSE(outbox_.claim_due(kNow + 10'000, 300).has_value());
+}
+
+TEST_F(MysqlMailOutboxTest, ASentOrAbandonedMailKeepsNoCopyOfItsLinks) {
+  outbox_.enqueue(mail_to("ann@example.com"), domain::MailKind::ResetPassword, "", kNow);
+  outbox_.enqueue(mail_to("gone@example.com"), domain::MailKind::ResetPassword, "", kNow);
+  const auto sent = outbox_.claim_due(kNow, 300);
+  outbox_.mark_sent(sent->id, kNow);
+  const auto abandoned = outbox_.claim_due(kNow, 300);
+  outbox_.retry_later(abandoned->id, domain::MailOutbox::kNeverAgain, "550 no such user");
+  std::int64_t bodies = -1;
+  connection_.with_statement(
+      "SELECT COUNT(*) FROM mail_outbox WHERE text_body <> '' OR html_body <> ''",
+      [&](sql::PreparedStatement& statement) {
+        const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+        bodies = rows->next() ? rows->getInt64(1) : -1;
+      });
+  EXPECT_EQ(bodies, 0);
 }
 
 TEST_F(MysqlMailOutboxTest, TwoProcessesNeverClaimTheSameMail) {

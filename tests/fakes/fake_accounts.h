@@ -71,6 +71,7 @@ class FakeUserRepository : public domain::UserRepository {
     found->second.confirmed = true;
     return true;
   }
+  void lock(domain::UserId) override {}
   bool username_taken(std::string_view username) override {
     return std::any_of(users.begin(), users.end(),
                        [&](const auto& entry) { return entry.second.username == username; });

@@ -44,7 +44,7 @@ class FakeMailOutbox : public domain::MailOutbox {
       return std::nullopt;
     }
     due->next_attempt_at = now + lease_seconds;
-    return domain::QueuedMail{due->id, due->message, due->attempts};
+    return domain::QueuedMail{due->id, due->message, due->attempts, due->kind, due->client_network};
   }
   void mark_sent(std::int64_t id, std::int64_t now) override {
     Row& row = find(id);

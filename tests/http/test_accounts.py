@@ -403,3 +403,18 @@ def test_at_most_three_reset_mails_an_hour_to_one_account_and_the_answer_never_c
     box.wait_for_count(3, sent_to(user.email), after=mark)
     time.sleep(1.5)
     assert len(box.matching(sent_to(user.email), after=mark)) == 3
+
+
+def test_an_expired_reset_link_is_invalid(site):
+    user = site.new_user()
+    mark = Mailbox(site.smtp.maildir).mark()
+    ask_reset(site, user.email)
+    link = reset_link(site, user.email, after=mark)
+    # An hour later, as the token row says.
+    site.sql(f"UPDATE account_tokens SET expires_at = UNIX_TIMESTAMP() - 1 WHERE user_id = "
+             f"(SELECT id FROM users WHERE email = X'{user.email.encode().hex()}')")
+    b = Browser(site.base)
+    b.get(link)
+    assert b.follow().status_code == 302
+    assert RESET_DEAD in b.follow().text
+    assert Browser(site.base).login(user.email, user.password).status_code == 302, "unchanged"

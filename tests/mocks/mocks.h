@@ -24,6 +24,7 @@ class MockUserRepository : public domain::UserRepository {
               (std::string_view, std::string_view, std::string_view), (override));
   MOCK_METHOD(bool, confirm, (domain::UserId), (override));
   MOCK_METHOD(bool, username_taken, (std::string_view), (override));
+  MOCK_METHOD(void, lock, (domain::UserId), (override));
   MOCK_METHOD(bool, change_email, (domain::UserId, std::string_view), (override));
   MOCK_METHOD(domain::UserId, add, (std::string_view, std::string_view, std::string_view),
               (override));

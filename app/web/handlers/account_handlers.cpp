@@ -320,6 +320,13 @@ Response change_password(PageContext& context, AccountHandlerServices& services)
       {field_value(context.request, "old_password"), field_value(context.request, "password"),
        field_value(context.request, "password2")},
       context.request.remote_addr);
+  if (outcome.retry_after_seconds > 0) {
+    context.flash(throttle_notice(outcome.retry_after_seconds));
+    Response response = render_change_password(context, services.auth, {});
+    response.status = 429;
+    response.add_header("Retry-After", std::to_string(outcome.retry_after_seconds));
+    return response;
+  }
   if (outcome.wrong_password) {
     context.flash("Invalid password.");
     return render_change_password(context, services.auth, {});
@@ -346,6 +353,13 @@ Response change_email_request(PageContext& context, AccountHandlerServices& serv
   const auto outcome = services.self_service.request_email_change(
       *context.visit.user, {email, field_value(context.request, "password")},
       context.request.remote_addr);
+  if (outcome.retry_after_seconds > 0) {
+    context.flash(throttle_notice(outcome.retry_after_seconds));
+    Response response = render_change_email(context, services.auth, email, {});
+    response.status = 429;
+    response.add_header("Retry-After", std::to_string(outcome.retry_after_seconds));
+    return response;
+  }
   if (outcome.wrong_password) {
     context.flash("Invalid email or password.");
     return render_change_email(context, services.auth, email, {});

@@ -310,6 +310,9 @@ TEST(ConfigLoaderMail, RefusesWhatWouldBreakMailOrItsLinks) {
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"registration = open\n", "needs public_url"},
       {"registration = maybe\n", "expected open or closed"},
+      {"smtp_url = smtp://127.0.0.1:25\n", "smtp_url needs public_url"},
+      {"public_url = https://\n", "expected https://"},
+      {"public_url = https:///path\n", "expected https://"},
       {"public_url = login.example.com\n", "expected https://"},
       {"public_url = https://a.example/\"><script>\n", "expected https://"},
       {"smtp_url = http://mail.example.com\n", "expected smtp://"},

@@ -74,9 +74,9 @@ TEST_F(MailDeliveryTest, AnOutageLosesNoMailAndEachArrivesOnceAfterIt) {
     recipients.push_back(mail.to);
   }
   std::sort(recipients.begin(), recipients.end());
-  EXPECT_EQ(recipients, (std::vector<std::string>{"user0@example.com", "user1@example.com",
-                                                  "user2@example.com", "user3@example.com",
-                                                  "user4@example.com"}));
+  EXPECT_EQ(recipients,
+            (std::vector<std::string>{"user0@example.com", "user1@example.com", "user2@example.com",
+                                      "user3@example.com", "user4@example.com"}));
   EXPECT_THAT(log_.front(), HasSubstr("connection refused"));
 }
 
@@ -103,6 +103,26 @@ TEST_F(MailDeliveryTest, AMailThatNeverGoesThroughIsGivenUpAfterItsLastTry) {
   }
   EXPECT_EQ(server_.tries, 3);
   EXPECT_EQ(outbox_.find(1).next_attempt_at, MailOutbox::kNeverAgain);
+}
+
+TEST_F(MailDeliveryTest, ARequestIsExpandedOnceAndNeverSentItself) {
+  std::vector<std::string> expanded;
+  MailDelivery with_expansion{outbox_,
+                              server_,
+                              clock_,
+                              MailDeliverySettings{},
+                              [](const std::string&) {},
+                              [&](const QueuedMail& request) {
+                                expanded.push_back(request.message.to);
+                                queue("paul@example.com");  // the mail it asks for
+                              }};
+  outbox_.enqueue({"paul@example.com", {}, {}, {}}, MailKind::ResetRequest, "198.51.100.0",
+                  clock_.now());
+  with_expansion.deliver_due(20);
+  with_expansion.deliver_due(20);
+  EXPECT_EQ(expanded, std::vector<std::string>{"paul@example.com"});
+  ASSERT_EQ(server_.delivered.size(), 1U) << "the mail it led to, not the request";
+  EXPECT_EQ(server_.delivered[0].subject, "[Flasky] Confirm Your Account");
 }
 
 }  // namespace
