@@ -215,7 +215,7 @@ class LockRow {
     connection_.execute(std::string("CREATE TABLE IF NOT EXISTS ") + kMigrationLockTable +
                         " ("
                         "id TINYINT UNSIGNED NOT NULL PRIMARY KEY, "
-                        "holder VARCHAR(255) NOT NULL, "
+                        "holder VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, "
                         "token CHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, "
                         "acquired_at DATETIME NOT NULL"
                         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
