@@ -271,6 +271,14 @@ TEST_F(ResetTest, AChangeOfPasswordNeedsTheOldOneAndEndsEveryLogin) {
   EXPECT_EQ(outbox_.rows.back().message.to, "paul@example.com");
 }
 
+TEST_F(ResetTest, AtMostTwentyResetMailsAnHourAskedForFromOneNetwork) {
+  for (int i = 0; i < 25; ++i) {
+    users_.add("u" + std::to_string(i) + "@example.com", "u" + std::to_string(i), "hash:x");
+    request("u" + std::to_string(i) + "@example.com");
+  }
+  EXPECT_EQ(reset_mails(), 20U);
+}
+
 TEST_F(ResetTest, GuessingTheOldPasswordIsThrottledAsALoginIs) {
   const CurrentUser paul = current(paul_);
   for (int i = 0; i < 5; ++i) {
