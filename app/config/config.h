@@ -52,6 +52,7 @@ struct Config {
   MailConfig mail;
   std::string public_url;  // https://login.example.com: the links in mails (never the Host)
   bool registration_open = false;
+  bool log_json = false;  // log_format = json: the auth event lines as JSON objects
 };
 
 }  // namespace authfcgi::config

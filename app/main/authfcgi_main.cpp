@@ -143,6 +143,7 @@ struct SharedServices {
         argon2(config.pwhash.opslimit, config.pwhash.memlimit),
         hasher(argon2, config.pwhash.max_concurrent),
         token_crypto(keys, random),
+        events(std::cerr, config.log_json ? logging::LogFormat::Json : logging::LogFormat::Text),
         dummy_hash(domain::make_dummy_hash(hasher)) {}
 };
 

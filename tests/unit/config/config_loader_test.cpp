@@ -304,12 +304,17 @@ TEST(ConfigLoaderMail, ReadsTheMailKeysWithTheirDefaults) {
   EXPECT_EQ(loaded.config->mail.smtp_password, "from-the-environment");
   EXPECT_TRUE(loaded.config->mail.smtp_require_tls);
   EXPECT_EQ(loaded.config->mail.retry_min_seconds, 5);
+  EXPECT_FALSE(loaded.config->log_json);
+  const auto json = load_config(kSecretLine + "log_format = json\n", {});
+  ASSERT_TRUE(json.config);
+  EXPECT_TRUE(json.config->log_json);
 }
 
 TEST(ConfigLoaderMail, RefusesWhatWouldBreakMailOrItsLinks) {
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"registration = open\n", "needs public_url"},
       {"registration = maybe\n", "expected open or closed"},
+      {"log_format = xml\n", "expected text or json"},
       {"smtp_url = smtp://127.0.0.1:25\n", "smtp_url needs public_url"},
       {"public_url = https://\n", "expected https://"},
       {"public_url = https:///path\n", "expected https://"},

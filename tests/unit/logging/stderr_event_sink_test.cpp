@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -89,6 +90,39 @@ TEST(StderrEventSink, ConcurrentEventsStayOnWholeLines) {
     EXPECT_EQ(line,
               "1970-01-01T00:00:00Z event=login_ok client=127.0.0.1 account=user@example.com");
   }
+}
+
+}  // namespace
+}  // namespace authfcgi::logging
+
+namespace authfcgi::logging {
+namespace {
+
+TEST(StderrEventSinkJson, WritesOneJsonObjectPerLine) {
+  std::ostringstream out;
+  StderrEventSink sink(out, LogFormat::Json);
+  sink.record(domain::AuthEvent{domain::AuthEventKind::LoginFailed, 1714564800, "203.0.113.7",
+                                "ann@example.com"});
+  EXPECT_EQ(out.str(),
+            R"({"time":"2024-05-01T12:00:00Z","event":"login_failed","client":"203.0.113.7",)"
+            R"("account":"ann@example.com"})"
+            "\n");
+}
+
+TEST(StderrEventSinkJson, ACraftedAccountStaysOneStringOnOneAsciiLine) {
+  // A quote, a backslash, a line break, an escape sequence, a right-to-left override and a
+  // character beyond the BMP: each written as JSON escapes, never as itself.
+  const std::string crafted =
+      "a\"b\\c\n{\"event\":\"login_ok\"}\x1b[2J\xe2\x80\xae\xf0\x9f\x94\x91\xff";
+  const std::string line = StderrEventSink::format_json(
+      domain::AuthEvent{domain::AuthEventKind::LoginOk, 0, "", crafted});
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_TRUE(std::all_of(line.begin(), line.end(), [](char c) {
+    return c >= 0x20 && static_cast<unsigned char>(c) < 0x7F;
+  }));
+  EXPECT_THAT(line, HasSubstr(R"("account":"a\"b\\c\u000a{\"event\":\"login_ok\"}\u001b[2J)"
+                              R"(\u202e\ud83d\udd11\ufffd")"));
+  EXPECT_THAT(line, HasSubstr(R"("event":"login_ok","client":"")")) << "the real event field";
 }
 
 }  // namespace
