@@ -286,13 +286,14 @@ const std::map<std::string, Setter, std::less<>>& setters() {
                                return std::nullopt;
                              })},
       {"log_format",
-       [](Config& c, std::string_view text) -> std::optional<std::string> {
-         if (text != "text" && text != "json") {
-           return "expected text or json";
-         }
-         c.log_json = text == "json";
-         return std::nullopt;
-       }},
+       [](Config& c, std::string_view text) -> std::
+                                                optional<std::string> {
+                                                  if (text != "text" && text != "json") {
+                                                    return "expected text or json";
+                                                  }
+                                                  c.log_json = text == "json";
+                                                  return std::nullopt;
+                                                }},
       {"registration",
        [](Config& c, std::string_view text) -> std::
                                                 optional<std::string> {

@@ -1,5 +1,6 @@
 #include "domain/self_service.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -15,6 +16,23 @@ constexpr std::size_t kTokenBytes = 32;
 constexpr std::int64_t kHour = 3600;
 constexpr std::string_view kRequired = "This field is required.";
 
+// A new password typed twice, as every form that sets one checks it: Flask-WTF's order,
+// DataRequired, then EqualTo('password2') on the password field, then our rules.
+void check_new_password_fields(std::string_view password, std::string_view password2,
+                               std::string_view username, std::string_view email,
+                               const PasswordStrength& strength, FormErrors& errors) {
+  if (password.empty()) {
+    errors["password"].emplace_back(kRequired);
+  } else if (password != password2) {
+    errors["password"].emplace_back("Passwords must match.");
+  } else if (auto problem = check_new_password(password, username, email, strength)) {
+    errors["password"].emplace_back(password_problem_message(*problem));
+  }
+  if (password2.empty()) {
+    errors["password2"].emplace_back(kRequired);
+  }
+}
+
 FormErrors check_registration(const RegistrationForm& form, std::string_view email,
                               const PasswordStrength& strength) {
   FormErrors errors;
@@ -24,17 +42,7 @@ FormErrors check_registration(const RegistrationForm& form, std::string_view ema
   if (auto error = validate_username(form.username)) {
     errors["username"].emplace_back(username_error_message(*error));
   }
-  // Flask-WTF's order: DataRequired, then EqualTo('password2') on the password field.
-  if (form.password.empty()) {
-    errors["password"].emplace_back(kRequired);
-  } else if (form.password != form.password2) {
-    errors["password"].emplace_back("Passwords must match.");
-  } else if (auto problem = check_new_password(form.password, form.username, email, strength)) {
-    errors["password"].emplace_back(password_problem_message(*problem));
-  }
-  if (form.password2.empty()) {
-    errors["password2"].emplace_back(kRequired);
-  }
+  check_new_password_fields(form.password, form.password2, form.username, email, strength, errors);
   return errors;
 }
 
@@ -213,17 +221,8 @@ ResetOutcome SelfService::reset_password(std::string_view token, const NewPasswo
     return outcome;
   }
   outcome.token_valid = true;
-  if (form.password.empty()) {
-    outcome.errors["password"].emplace_back(kRequired);
-  } else if (form.password != form.password2) {
-    outcome.errors["password"].emplace_back("Passwords must match.");
-  } else if (auto problem =
-                 check_new_password(form.password, user->username, user->email, deps_.strength)) {
-    outcome.errors["password"].emplace_back(password_problem_message(*problem));
-  }
-  if (form.password2.empty()) {
-    outcome.errors["password2"].emplace_back(kRequired);
-  }
+  check_new_password_fields(form.password, form.password2, user->username, user->email,
+                            deps_.strength, outcome.errors);
   if (!outcome.errors.empty()) {
     return outcome;
   }
@@ -240,6 +239,25 @@ ResetOutcome SelfService::reset_password(std::string_view token, const NewPasswo
   return outcome;
 }
 
+SelfService::PasswordCheck SelfService::check_own_password(const CurrentUser& user,
+                                                           std::string_view password,
+                                                           std::string_view client_address) {
+  // Throttled as a login is: a stolen session cookie must not become an unthrottled way of
+  // guessing the password.
+  Admission admission =
+      deps_.throttle.admit(AttemptSource{user.email, std::string(client_address), {}});
+  if (!admission.attempt) {
+    return {std::nullopt, std::max<std::int64_t>(1, admission.retry_after_seconds)};
+  }
+  auto stored = deps_.users.find_by_id(user.id);
+  if (!stored || !deps_.hasher.verify(stored->password_hash, password)) {
+    admission.attempt->failed();
+    return {};
+  }
+  admission.attempt->succeeded();
+  return {std::move(stored), 0};
+}
+
 ChangePasswordOutcome SelfService::change_password(const CurrentUser& user,
                                                    const ChangePasswordForm& form,
                                                    std::string_view client_address) {
@@ -247,35 +265,18 @@ ChangePasswordOutcome SelfService::change_password(const CurrentUser& user,
   if (form.old_password.empty()) {
     outcome.errors["old_password"].emplace_back(kRequired);
   }
-  if (form.password.empty()) {
-    outcome.errors["password"].emplace_back(kRequired);
-  } else if (form.password != form.password2) {
-    outcome.errors["password"].emplace_back("Passwords must match.");
-  } else if (auto problem =
-                 check_new_password(form.password, user.username, user.email, deps_.strength)) {
-    outcome.errors["password"].emplace_back(password_problem_message(*problem));
-  }
-  if (form.password2.empty()) {
-    outcome.errors["password2"].emplace_back(kRequired);
-  }
+  check_new_password_fields(form.password, form.password2, user.username, user.email,
+                            deps_.strength, outcome.errors);
   if (!outcome.errors.empty()) {
     return outcome;
   }
-  // The old password is checked as a login's is, throttled: a stolen session cookie must not
-  // become an unthrottled way of guessing the password.
-  Admission admission =
-      deps_.throttle.admit(AttemptSource{user.email, std::string(client_address), {}});
-  if (!admission.attempt) {
-    outcome.retry_after_seconds = admission.retry_after_seconds;
+  const auto checked = check_own_password(user, form.old_password, client_address);
+  if (!checked.user) {
+    outcome.retry_after_seconds = checked.retry_after_seconds;
+    outcome.wrong_password = checked.retry_after_seconds == 0;
     return outcome;
   }
-  const auto stored = deps_.users.find_by_id(user.id);
-  if (!stored || !deps_.hasher.verify(stored->password_hash, form.old_password)) {
-    admission.attempt->failed();
-    outcome.wrong_password = true;
-    return outcome;
-  }
-  admission.attempt->succeeded();
+  const auto& stored = checked.user;
   const std::string hash = deps_.hasher.hash(form.password);
   deps_.transactions.run([&] {
     // Compare-and-swap: a change that ran meanwhile (authctl, another browser) wins.
@@ -305,19 +306,13 @@ ChangeEmailOutcome SelfService::request_email_change(const CurrentUser& user,
   if (!outcome.errors.empty()) {
     return outcome;
   }
-  Admission admission =
-      deps_.throttle.admit(AttemptSource{user.email, std::string(client_address), {}});
-  if (!admission.attempt) {
-    outcome.retry_after_seconds = admission.retry_after_seconds;
+  const auto checked = check_own_password(user, form.password, client_address);
+  if (!checked.user) {
+    outcome.retry_after_seconds = checked.retry_after_seconds;
+    outcome.wrong_password = checked.retry_after_seconds == 0;
     return outcome;
   }
-  const auto stored = deps_.users.find_by_id(user.id);
-  if (!stored || !deps_.hasher.verify(stored->password_hash, form.password)) {
-    admission.attempt->failed();
-    outcome.wrong_password = true;
-    return outcome;
-  }
-  admission.attempt->succeeded();
+  const auto& stored = checked.user;
   outcome.done = true;
   if (deps_.users.find_by_email(email)) {
     return outcome;  // taken (or the user's own): the same answer, no mail

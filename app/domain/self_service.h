@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -150,6 +151,14 @@ class SelfService {
   // A new random token: the text for the link; its digest is what is stored.
   [[nodiscard]] std::string new_token() const;
   void queue(std::string_view to, const MailContent& content, std::string_view client_address);
+  // A logged-in user's own password, checked through the login throttle: the stored user when
+  // right; else nullopt, with retry_after_seconds > 0 when the throttle refused.
+  struct PasswordCheck {
+    std::optional<User> user;
+    std::int64_t retry_after_seconds = 0;
+  };
+  [[nodiscard]] PasswordCheck check_own_password(const CurrentUser& user, std::string_view password,
+                                                 std::string_view client_address);
   // The user a reset token is good for now, or nullopt.
   [[nodiscard]] std::optional<User> reset_user(std::string_view digest);
 

@@ -31,7 +31,7 @@ view::FormField field(std::string name, std::string label, std::string type,
 
 Response render_registration(PageContext& context, AuthHandlerServices& services,
                              const domain::RegistrationForm& form, const domain::FormErrors& errors,
-                             int status = 200, std::string notice = {}) {
+                             std::string notice = {}) {
   services.core.ensure_session(context.visit);
   view::AccountFormPage page;
   page.heading = "Register";
@@ -44,7 +44,7 @@ Response render_registration(PageContext& context, AuthHandlerServices& services
                  field("password2", "Confirm password", "password", "new-password", {}, errors)};
   page.submit_label = "Register";
   page.layout = context.take_layout("Register");
-  return Response::html(status, services.renderer.render(page));
+  return Response::html(200, services.renderer.render(page));
 }
 
 }  // namespace
@@ -64,6 +64,12 @@ std::string throttle_notice(std::int64_t retry_after_seconds) {
   return notice;
 }
 
+Response too_many_attempts(Response page, std::int64_t retry_after_seconds) {
+  page.status = 429;
+  page.add_header("Retry-After", std::to_string(retry_after_seconds));
+  return page;
+}
+
 Response register_account(PageContext& context, AccountHandlerServices& services) {
   AuthHandlerServices& auth = services.auth;
   if (context.request.method != "POST") {
@@ -77,10 +83,9 @@ Response register_account(PageContext& context, AccountHandlerServices& services
       field_value(context.request, "password"), field_value(context.request, "password2")};
   const auto outcome = services.self_service.register_account(form, context.request.remote_addr);
   if (outcome.retry_after_seconds > 0) {
-    Response response = render_registration(context, auth, form, {}, 429,
-                                            throttle_notice(outcome.retry_after_seconds));
-    response.add_header("Retry-After", std::to_string(outcome.retry_after_seconds));
-    return response;
+    return too_many_attempts(
+        render_registration(context, auth, form, {}, throttle_notice(outcome.retry_after_seconds)),
+        outcome.retry_after_seconds);
   }
   if (!outcome.errors.empty()) {
     return render_registration(context, auth, form, outcome.errors);
@@ -322,10 +327,8 @@ Response change_password(PageContext& context, AccountHandlerServices& services)
       context.request.remote_addr);
   if (outcome.retry_after_seconds > 0) {
     context.flash(throttle_notice(outcome.retry_after_seconds));
-    Response response = render_change_password(context, services.auth, {});
-    response.status = 429;
-    response.add_header("Retry-After", std::to_string(outcome.retry_after_seconds));
-    return response;
+    return too_many_attempts(render_change_password(context, services.auth, {}),
+                             outcome.retry_after_seconds);
   }
   if (outcome.wrong_password) {
     context.flash("Invalid password.");
@@ -355,10 +358,8 @@ Response change_email_request(PageContext& context, AccountHandlerServices& serv
       context.request.remote_addr);
   if (outcome.retry_after_seconds > 0) {
     context.flash(throttle_notice(outcome.retry_after_seconds));
-    Response response = render_change_email(context, services.auth, email, {});
-    response.status = 429;
-    response.add_header("Retry-After", std::to_string(outcome.retry_after_seconds));
-    return response;
+    return too_many_attempts(render_change_email(context, services.auth, email, {}),
+                             outcome.retry_after_seconds);
   }
   if (outcome.wrong_password) {
     context.flash("Invalid email or password.");

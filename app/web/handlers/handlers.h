@@ -49,6 +49,8 @@ struct AccountHandlerServices {
 [[nodiscard]] std::optional<Response> require_login(PageContext& context);
 // The throttle's 429 for a form: the page with a notice saying how long to wait.
 [[nodiscard]] std::string throttle_notice(std::int64_t retry_after_seconds);
+// That page as the 429 answer, with Retry-After.
+[[nodiscard]] Response too_many_attempts(Response page, std::int64_t retry_after_seconds);
 [[nodiscard]] Response secret(PageContext& context, view::Renderer& renderer);
 [[nodiscard]] Response login(PageContext& context, AuthHandlerServices& services);
 // The auth gateway's answer for nginx's auth_request (GET /auth/verify): 200 with Remote-User,

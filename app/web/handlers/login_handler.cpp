@@ -43,10 +43,8 @@ Response render_throttled(PageContext& context, AuthHandlerServices& services,
                           const std::string& next, const domain::LoginForm& form,
                           std::int64_t retry_after_seconds) {
   const std::int64_t wait = std::max<std::int64_t>(1, retry_after_seconds);
-  Response response = render_form(context, services, next, form, {}, throttle_notice(wait));
-  response.status = 429;
-  response.add_header("Retry-After", std::to_string(wait));
-  return response;
+  return too_many_attempts(render_form(context, services, next, form, {}, throttle_notice(wait)),
+                           wait);
 }
 
 }  // namespace

@@ -48,8 +48,9 @@ class AppTest : public ::testing::Test {
   AppDependencies dependencies(domain::PasswordHasher& hasher, const crypto::KeyRing& keys,
                                const domain::TokenCrypto& token_crypto,
                                domain::SessionSettings settings = {}) {
-    return AppDependencies{users_,  sessions_, tokens_, throttle_, hasher,   clock_, token_crypto,
-                           random_, events_,   keys,    renderer_, settings, {},     "dummy-hash", nullptr};
+    return AppDependencies{users_,    sessions_,    tokens_, throttle_,    hasher,
+                           clock_,    token_crypto, random_, events_,      keys,
+                           renderer_, settings,     {},      "dummy-hash", nullptr};
   }
 
   // Sends a request with the jar's cookies and keeps the cookies it sets.

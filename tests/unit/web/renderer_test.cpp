@@ -172,8 +172,8 @@ TEST_F(PrerenderedPagesTest, PagesTheCutCannotFollowAreRenderedFully) {
     std::ofstream(dir / "error.mustache") << "{{status}} {{heading}}: {{message}}";
     std::ofstream(dir / "account_form.mustache") << "{{heading}}";
     std::ofstream(dir / "unconfirmed.mustache") << "{{csrf_token}}";
-  std::ofstream(dir / "account_form.mustache") << "{{heading}}";
-  std::ofstream(dir / "unconfirmed.mustache") << "{{csrf_token}}";
+    std::ofstream(dir / "account_form.mustache") << "{{heading}}";
+    std::ofstream(dir / "unconfirmed.mustache") << "{{csrf_token}}";
   };
   write_pages();
   std::ofstream(dir / "base.mustache")
