@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <iomanip>
 #include <map>
 #include <optional>
@@ -511,8 +512,14 @@ int throttle_clear(AuthctlContext& ctx, const domain::ThrottleFilter& filter) {
 }
 
 int db_prune(AuthctlContext& ctx) {
-  const std::size_t deleted = ctx.throttle.prune();
-  ctx.out << "authctl: deleted " << deleted << " throttle rows that no longer count\n";
+  const domain::HousekeepingResult deleted = ctx.housekeeping.run();
+  constexpr std::int64_t kMailHours = domain::Housekeeping::kMailRetentionSeconds / 3600;
+  ctx.out << "sessions: " << deleted.sessions << " expired deleted\n"
+          << "remember tokens: " << deleted.remember_tokens << " expired deleted\n"
+          << "throttle rows: " << deleted.throttle_rows << " no longer counting deleted\n"
+          << "account tokens: " << deleted.account_tokens << " expired deleted\n"
+          << "mails: " << deleted.mails << " sent or given up over " << kMailHours
+          << " h ago deleted\n";
   return kExitOk;
 }
 
@@ -606,7 +613,9 @@ std::string authctl_usage() {
          "  group add --email E G              add the user to the group G\n"
          "  group remove --email E G           take the user out of the group G\n"
          "  db migrate                         apply the pending sql/ migrations\n"
-         "  db prune                           delete throttle rows that no longer count\n"
+         "  db prune                           delete expired sessions, remember tokens and\n"
+         "                                     mail links, throttle rows that no longer count,\n"
+         "                                     sent or given-up mail over 2 h old; run hourly\n"
          "  throttle list                      list throttled keys: key, failures, wait\n"
          "  throttle clear --email E | --address A | --all\n"
          "                                     forget the failed logins of those keys\n"

@@ -7,6 +7,7 @@
 
 #include "cli/password_prompt.h"
 #include "domain/accounts.h"
+#include "domain/housekeeping.h"
 #include "domain/login_throttle.h"
 #include "domain/password_hasher.h"
 #include "domain/password_policy.h"
@@ -31,8 +32,9 @@ struct AuthctlContext {
   domain::Accounts& accounts;  // password changes and revocation, as the web app does them
   domain::PasswordHasher& hasher;
   std::function<std::vector<int>()> migrate;  // applies pending migrations; returns versions
-  domain::LoginThrottle& throttle;  // lists and clears lock-outs, prunes what no longer counts
-  const domain::PasswordStrength& strength;  // the new-password rules, as the forms apply them
+  domain::LoginThrottle& throttle;            // lists and clears lock-outs
+  domain::Housekeeping& housekeeping;         // deletes what expired or is past its retention
+  const domain::PasswordStrength& strength;   // the new-password rules, as the forms apply them
 };
 
 // The usage text, with the exit codes.

@@ -52,7 +52,9 @@ struct Config {
   MailConfig mail;
   std::string public_url;  // https://login.example.com: the links in mails (never the Host)
   bool registration_open = false;
-  bool log_json = false;  // log_format = json: the auth event lines as JSON objects
+  bool log_json = false;                  // log_format = json: the auth event lines as JSON objects
+  bool status_enabled = false;            // /auth/status and /auth/ping answer (else 404)
+  std::vector<std::string> status_allow;  // client addresses besides loopback that may ask
 };
 
 }  // namespace authfcgi::config

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <utility>
 
+#include "util/ip_address.h"
 #include "util/strings.h"
 
 namespace authfcgi::config {
@@ -112,6 +113,18 @@ Setter checked_string_setter(std::function<std::string&(Config&)> field,
   };
 }
 
+Setter bool_setter(std::function<bool&(Config&)> field) {
+  return [field = std::move(field)](Config& config,
+                                    std::string_view text) -> std::optional<std::string> {
+    const auto value = parse_bool(text);
+    if (!value) {
+      return "expected true or false";
+    }
+    field(config) = *value;
+    return std::nullopt;
+  };
+}
+
 Setter string_setter(std::function<std::string&(Config&)> field) {
   return [field = std::move(field)](Config& config,
                                     std::string_view text) -> std::optional<std::string> {
@@ -159,14 +172,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
                               },
                               1, kMaxSeconds)},
       {"secure_cookies",
-       [](Config& c, std::string_view text) -> std::optional<std::string> {
-         auto value = parse_bool(text);
-         if (!value) {
-           return "expected true or false";
-         }
-         c.session.force_secure_cookies = *value;
-         return std::nullopt;
-       }},
+       bool_setter([](Config& c) -> bool& { return c.session.force_secure_cookies; })},
       {"pwhash_opslimit", unsigned_setter([](Config& c, std::uint64_t v) { c.pwhash.opslimit = v; },
                                           kMinOpslimit, std::numeric_limits<std::uint32_t>::max())},
       {"pwhash_memlimit",
@@ -234,16 +240,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"smtp_user", string_setter([](Config& c) -> std::string& { return c.mail.smtp_user; })},
       {"smtp_password",
        string_setter([](Config& c) -> std::string& { return c.mail.smtp_password; })},
-      {"smtp_require_tls",
-       [](Config& c, std::string_view text) -> std::
-                                                optional<std::string> {
-                                                  auto value = parse_bool(text);
-                                                  if (!value) {
-                                                    return "expected true or false";
-                                                  }
-                                                  c.mail.smtp_require_tls = *value;
-                                                  return std::nullopt;
-                                                }},
+      {"smtp_require_tls", bool_setter([](Config& c) -> bool& { return c.mail.smtp_require_tls; })},
       {"smtp_ca_file",
        string_setter([](Config& c) -> std::string& { return c.mail.smtp_ca_file; })},
       {"mail_from", checked_string_setter([](Config& c) -> std::string& { return c.mail.from; },
@@ -294,6 +291,21 @@ const std::map<std::string, Setter, std::less<>>& setters() {
                                                   c.log_json = text == "json";
                                                   return std::nullopt;
                                                 }},
+      {"status_enabled", bool_setter([](Config& c) -> bool& { return c.status_enabled; })},
+      {"status_allow",
+       [](Config& c,
+          std::string_view text) -> std::
+                                     optional<std::string> {
+                                       c.status_allow.clear();
+                                       for (const auto& entry : parse_list(text)) {
+                                         const auto address = util::canonical_ip(entry);
+                                         if (!address) {
+                                           return "expected IP addresses separated by commas";
+                                         }
+                                         c.status_allow.push_back(*address);
+                                       }
+                                       return std::nullopt;
+                                     }},
       {"registration",
        [](Config& c, std::string_view text) -> std::
                                                 optional<std::string> {

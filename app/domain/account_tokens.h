@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,8 +34,8 @@ class AccountTokenStore {
   virtual bool take(std::string_view digest) = 0;
   // Deletes the user's tokens of one purpose (a reset's when the password changes).
   virtual void remove_for_user(UserId user_id, TokenPurpose purpose) = 0;
-  // Deletes expired tokens; how many.
-  virtual std::int64_t prune(std::int64_t now) = 0;
+  // Deletes up to max_rows tokens expired at `now`; how many (housekeeping).
+  virtual std::size_t prune(std::int64_t now, std::size_t max_rows) = 0;
 };
 
 }  // namespace authfcgi::domain

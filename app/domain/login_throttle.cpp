@@ -264,6 +264,8 @@ std::size_t LoginThrottle::clear(const ThrottleFilter& filter) { return store_.c
 
 std::size_t LoginThrottle::prune() { return prune_batches(std::numeric_limits<int>::max()); }
 
+std::size_t LoginThrottle::prune(int max_batches) { return prune_batches(max_batches); }
+
 std::size_t LoginThrottle::prune_batches(int max_batches) {
   const std::int64_t now = clock_.now();
   last_prune_ = now;

@@ -94,6 +94,8 @@ class LoginThrottle {
   std::size_t clear(const ThrottleFilter& filter);
   // Deletes every row that no longer counts (in batches, until none is left); how many.
   std::size_t prune();
+  // The same, at most max_batches batches.
+  std::size_t prune(int max_batches);
   // prune(), at most once a minute per instance: the login path keeps the table bounded
   // without an operator.
   void prune_now_and_then();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -42,6 +43,12 @@ struct QueuedMail {
   std::string client_network;
 };
 
+// The mails waiting to be delivered (not sent, not given up), for /auth/status.
+struct MailBacklog {
+  std::int64_t queued = 0;
+  std::int64_t oldest_created_at = 0;  // 0 when none waits
+};
+
 // The outbox table: written in the transaction of the change that causes a mail, read by the
 // delivery off the request path. One instance per thread; throws StorageUnavailable.
 class MailOutbox {
@@ -63,8 +70,11 @@ class MailOutbox {
                                                          std::int64_t since) = 0;
   [[nodiscard]] virtual std::int64_t count_from_network(std::string_view client_network,
                                                         MailKind kind, std::int64_t since) = 0;
-  // Deletes sent (and abandoned) mails older than `before`; returns how many.
-  virtual std::int64_t prune(std::int64_t before) = 0;
+  // Deletes sent (and abandoned) mails older than `before`, at most max_rows of them; how many
+  // (housekeeping). Pending mail never goes.
+  virtual std::size_t prune(std::int64_t before, std::size_t max_rows) = 0;
+
+  [[nodiscard]] virtual MailBacklog backlog() = 0;
 
   static constexpr std::int64_t kNeverAgain = INT64_MAX;
 };

@@ -38,6 +38,9 @@ class RememberTokenStore {
   // recently issued; of the used ones all but the `keep` that had been live longest before
   // their use (a token exchanged moments after its issue was hardly ever copied).
   virtual void trim_for_user(UserId user_id, std::size_t keep, std::int64_t now) = 0;
+  // Deletes up to max_rows rows of any user expired at `now`, used ones too (an expired token
+  // logs nobody in and is no theft signal); how many (housekeeping).
+  virtual std::size_t prune(std::int64_t now, std::size_t max_rows) = 0;
 };
 
 }  // namespace authfcgi::domain

@@ -23,6 +23,8 @@ class SessionStore {
   virtual void remove_for_user(UserId user_id) = 0;
   // Deletes the user's rows expired at `now` and all but the `keep` most recently created.
   virtual void trim_for_user(UserId user_id, std::size_t keep, std::int64_t now) = 0;
+  // Deletes up to max_rows rows of any user expired at `now`; how many (housekeeping).
+  virtual std::size_t prune(std::int64_t now, std::size_t max_rows) = 0;
 };
 
 }  // namespace authfcgi::domain

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -51,6 +52,7 @@ class UniqueFd {
   UniqueFd(const UniqueFd&) = delete;
   UniqueFd& operator=(const UniqueFd&) = delete;
   [[nodiscard]] int get() const { return fd_; }
+  void release() { fd_ = -1; }
 
  private:
   int fd_;
@@ -67,6 +69,8 @@ struct StopState {
   // Set by every request, cleared by the one idle thread that trims the heap afterwards.
   std::atomic<bool> trim_pending{false};
   UniqueFd wake{-1};  // an eventfd: once written it stays readable, waking every waiter
+  // Bumped by each accepted reload: a worker thread whose handlers are older makes new ones.
+  std::atomic<std::uint64_t> generation{0};
 
   explicit StopState(int event_fd) : wake(event_fd) {}
 
@@ -78,11 +82,13 @@ struct StopState {
   }
 };
 
-sigset_t stop_signals() {
+// SIGTERM/SIGINT stop, SIGHUP reloads; all three are taken by the signal thread's sigwait.
+sigset_t held_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
@@ -207,23 +213,139 @@ web::Response wrong_role(std::string_view requested, FastcgiRole role) {
   return response;
 }
 
-void serve_one(FCGX_Request& request, const WorkerHandlers& handlers, const RequestLimits& limits,
-               FastcgiRole role) {
+// Returns the answer's status.
+int serve_one(FCGX_Request& request, const WorkerHandlers& handlers, const RequestLimits& limits,
+              FastcgiRole role) {
   const auto params = params_from_envp(request.envp);
   const auto requested = params.get("FCGI_ROLE");
   if (requested != role_name(role)) {
-    write_response(request.out, wrong_role(requested, role), IncludeBody::Yes);
-    return;
+    // Whoever sent it gets no kept connection to send more on.
+    request.keepConnection = 0;
+    const auto refusal = wrong_role(requested, role);
+    write_response(request.out, refusal, IncludeBody::Yes);
+    return refusal.status;
   }
   const auto response = answer(request, params, handlers, limits);
   // An authorizer's answer to a HEAD is still read whole: its body is what the browser gets.
   const bool is_head = role == FastcgiRole::Responder && params.get("REQUEST_METHOD") == "HEAD";
   write_response(request.out, response, is_head ? IncludeBody::No : IncludeBody::Yes);
+  return response.status;
+}
+
+// After a reload, new handlers before the next request. If making them fails the thread
+// answers with the ones it has (the previous configuration) and tries again before its next
+// request; it says so once per reload.
+void refresh_handlers(WorkerHandlers& handlers, std::uint64_t& generation,
+                      std::uint64_t& failed_generation, const StopState& state,
+                      const HandlerFactory& factory) {
+  const std::uint64_t current = state.generation.load();
+  if (current == generation) {
+    return;
+  }
+  try {
+    handlers = factory();
+    generation = current;
+  } catch (const std::exception& error) {
+    if (failed_generation != current) {
+      failed_generation = current;
+      log_line(std::string("a worker thread keeps the previous configuration for now: ") +
+               error.what());
+    }
+  }
+}
+
+// The next request on a kept connection starts after this one's stdin. What of the body
+// nobody read (a refused request's) is read and dropped first, or libfcgi would take it for
+// the next request's start, answer nothing and close the connection under the web server.
+// A body too large to be worth reading closes the connection instead.
+constexpr std::size_t kMaxDrainBytes = 256 * 1024;
+void drain_for_the_next_request(FCGX_Request& request) {
+  if (request.keepConnection == 0 || request.in == nullptr) {
+    return;
+  }
+  std::array<char, 4096> sink{};
+  std::size_t drained = 0;
+  while (drained <= kMaxDrainBytes) {
+    const int got = FCGX_GetStr(sink.data(), static_cast<int>(sink.size()), request.in);
+    if (got <= 0) {
+      return;
+    }
+    drained += static_cast<std::size_t>(got);
+  }
+  request.keepConnection = 0;
+}
+
+// Waits (on the thread's epoll: the listening socket and the stop) until a connection may be
+// waiting; false when not (a stop, the idle wake that trims the heap, an error).
+bool connection_arrives(int epoll_fd, StopState& state, bool& served_since_wait) {
+  std::array<epoll_event, 2> ready{};
+  // After a request, wake once if nothing else comes, to return freed heap pages: an idle
+  // worker then holds only what it uses (the pages of a burst of requests or logins would
+  // otherwise stay in its RSS). A thread that has served nothing just waits.
+  const int timeout = served_since_wait ? kIdleTrimMilliseconds : -1;
+  const int count = ::epoll_wait(epoll_fd, ready.data(), static_cast<int>(ready.size()), timeout);
+  served_since_wait = false;
+  if (count == 0) {
+    if (state.trim_pending.exchange(false)) {
+      ::malloc_trim(0);
+    }
+    return false;
+  }
+  if (count < 0) {
+    if (errno != EINTR) {
+      log_line(std::string("epoll_wait failed: ") + std::strerror(errno));
+      state.failed.store(true);
+      state.request_stop();
+    }
+    return false;
+  }
+  bool connection_waiting = false;
+  for (int i = 0; i < count; ++i) {
+    const auto& event = ready[static_cast<std::size_t>(i)];
+    if (event.data.fd == state.wake.get()) {
+      return false;
+    }
+    if ((event.events & (EPOLLERR | EPOLLHUP)) != 0) {
+      log_line("the listening socket failed");
+      state.failed.store(true);
+      state.request_stop();
+      return false;
+    }
+    connection_waiting = true;
+  }
+  return connection_waiting;
+}
+
+// A kept connection pins the thread that waits on it: the web server's idle connections must
+// stay fewer than the pool's threads (nginx: worker_processes x keepalive), or new connections
+// would wait in the backlog. This limit bounds that wait if they are not: a connection idle
+// this long is closed (nginx drops it from its pool when it sees the close) and the thread goes
+// back to the listening socket.
+constexpr int kKeptIdleMilliseconds = 2000;
+
+// Waits until the kept connection has the web server's next request; false on the stop, the
+// idle limit or an error (the caller closes the connection). A connection the web server
+// closed reads as ready: the accept that follows finds it closed and moves on.
+bool next_request_arrives(int connection_fd, StopState& state) {
+  std::array<pollfd, 2> fds{};
+  fds[0].fd = connection_fd;
+  fds[0].events = POLLIN;
+  fds[1].fd = state.wake.get();
+  fds[1].events = POLLIN;
+  while (true) {
+    const int count = ::poll(fds.data(), fds.size(), kKeptIdleMilliseconds);
+    if (count < 0 && errno == EINTR) {
+      continue;
+    }
+    return count > 0 && fds[1].revents == 0 && fds[0].revents != 0;
+  }
 }
 
 void worker_loop(int listen_fd, StopState& state, const HandlerFactory& factory,
-                 const RequestLimits& limits, FastcgiRole role) {
+                 const RequestLimits& limits, FastcgiRole role, SharedPoolStatus* pool) {
   WorkerHandlers handlers;
+  std::uint64_t generation = state.generation.load();
+  std::uint64_t failed_generation = generation;
   try {
     handlers = factory();
   } catch (const std::exception& error) {
@@ -261,50 +383,18 @@ void worker_loop(int listen_fd, StopState& state, const HandlerFactory& factory,
   }
   bool served_since_wait = false;
   while (!state.stopping.load()) {
-    std::array<epoll_event, 2> ready{};
-    // After a request, wake once if nothing else comes, to return freed heap pages: an idle
-    // worker then holds only what it uses (the pages of a burst of requests or logins would
-    // otherwise stay in its RSS). A thread that has served nothing just waits.
-    const int timeout = served_since_wait ? kIdleTrimMilliseconds : -1;
-    const int count =
-        ::epoll_wait(epoll.get(), ready.data(), static_cast<int>(ready.size()), timeout);
-    served_since_wait = false;
-    if (count == 0) {
-      if (state.trim_pending.exchange(false)) {
-        ::malloc_trim(0);
-      }
-      continue;
-    }
-    if (count < 0) {
-      if (errno == EINTR) {
+    if (request.ipcFd >= 0) {
+      // The web server keeps this connection (FCGI_KEEP_CONN: nginx's fastcgi_keep_conn with
+      // an upstream keepalive pool): its next request comes on it, and this thread waits for
+      // it, or for the stop, or closes the connection once it idles (see kKeptIdleMilliseconds).
+      if (!next_request_arrives(request.ipcFd, state)) {
+        FCGX_Free(&request, 1);
         continue;
       }
-      log_line(std::string("epoll_wait failed: ") + std::strerror(errno));
-      state.failed.store(true);
-      state.request_stop();
-      break;
-    }
-    bool stop = false;
-    bool connection_waiting = false;
-    for (int i = 0; i < count; ++i) {
-      const auto& event = ready[static_cast<std::size_t>(i)];
-      if (event.data.fd == state.wake.get()) {
-        stop = true;
-      } else if ((event.events & (EPOLLERR | EPOLLHUP)) != 0) {
-        log_line("the listening socket failed");
-        state.failed.store(true);
-        state.request_stop();
-        stop = true;
-      } else {
-        connection_waiting = true;
-      }
-    }
-    if (stop) {
-      break;
-    }
-    if (!connection_waiting) {
+    } else if (!connection_arrives(epoll.get(), state, served_since_wait)) {
       continue;
     }
+    refresh_handlers(handlers, generation, failed_generation, state, factory);
     const int accepted = FCGX_Accept_r(&request);
     if (accepted < 0) {
       if (accepted != -EAGAIN && accepted != -EWOULDBLOCK && accepted != -EINTR) {
@@ -314,13 +404,18 @@ void worker_loop(int listen_fd, StopState& state, const HandlerFactory& factory,
       }
       continue;
     }
-    serve_one(request, handlers, limits, role);
+    if (pool != nullptr) {
+      pool->request_started();
+    }
+    const int status = serve_one(request, handlers, limits, role);
+    drain_for_the_next_request(request);
+    // Closes the connection unless the web server asked to keep it.
     FCGX_Finish_r(&request);
+    if (pool != nullptr) {
+      pool->request_finished(status);
+    }
     served_since_wait = true;
     state.trim_pending.store(true, std::memory_order_relaxed);
-    // One request per connection: with a kept-alive connection this thread would block
-    // reading it while the web server holds it idle, and SIGTERM could not reach it.
-    FCGX_Free(&request, 1);
   }
   FCGX_Free(&request, 1);
 }
@@ -328,27 +423,38 @@ void worker_loop(int listen_fd, StopState& state, const HandlerFactory& factory,
 }  // namespace
 
 void hold_stop_signals() {
-  const sigset_t set = stop_signals();
+  const sigset_t set = held_signals();
   if (::pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) {
     throw std::runtime_error("pthread_sigmask failed");
   }
 }
 
 Server::Server(ServerOptions options, HandlerFactory factory)
-    : options_(std::move(options)), factory_(std::move(factory)) {}
-
-int Server::run() {
+    : options_(std::move(options)), factory_(std::move(factory)) {
   if (FCGX_Init() != 0) {
     throw std::runtime_error("FCGX_Init failed");
   }
+  listen_fd_ = open_listen_socket(options_);
   // Close a socket we opened ourselves on every path; fd 0 belongs to spawn-fcgi.
-  const int listen_fd = open_listen_socket(options_);
-  const UniqueFd owned_listen(options_.listen.empty() ? -1 : listen_fd);
-  check_listening(listen_fd, options_);
-  make_non_blocking(listen_fd);
+  UniqueFd owned(options_.listen.empty() ? -1 : listen_fd_);
+  check_listening(listen_fd_, options_);
+  make_non_blocking(listen_fd_);
   if (options_.role == FastcgiRole::Authorizer) {
-    warn_unless_loopback(listen_fd);
+    warn_unless_loopback(listen_fd_);
   }
+  owned.release();
+}
+
+Server::~Server() {
+  if (!options_.listen.empty() && listen_fd_ >= 0) {
+    ::close(listen_fd_);
+  }
+}
+
+std::string Server::address() const { return SharedPoolStatus::socket_address(listen_fd_); }
+
+int Server::run(const ServerHooks& hooks) {
+  const int listen_fd = listen_fd_;
 
   const int event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (event_fd < 0) {
@@ -358,7 +464,7 @@ int Server::run() {
 
   // Block the stop signals (and SIGPIPE: a web server that hangs up must not kill us) before
   // any thread starts, so all threads inherit the mask and only sigwait() below sees them.
-  sigset_t blocked = stop_signals();
+  sigset_t blocked = held_signals();
   sigaddset(&blocked, SIGPIPE);
   if (::pthread_sigmask(SIG_BLOCK, &blocked, nullptr) != 0) {
     throw std::runtime_error("pthread_sigmask failed");
@@ -367,23 +473,35 @@ int Server::run() {
   const RequestLimits limits{options_.max_body_bytes, RequestLimits{}.max_header_bytes};
   const unsigned thread_count = options_.threads == 0 ? 1 : options_.threads;
 
-  std::thread signal_thread([&state] {
-    const sigset_t wait_for = stop_signals();
-    int signal_number = 0;
-    while (::sigwait(&wait_for, &signal_number) != 0) {
+  std::thread signal_thread([&state, &hooks] {
+    const sigset_t wait_for = held_signals();
+    while (true) {
+      int signal_number = 0;
+      if (::sigwait(&wait_for, &signal_number) != 0) {
+        continue;
+      }
+      if (signal_number != SIGHUP) {
+        if (!state.stopping.load()) {
+          log_line(std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
+                   ", finishing requests in flight");
+        }
+        state.request_stop();
+        return;
+      }
+      if (!hooks.reload) {
+        log_line("received SIGHUP: nothing to reload");
+      } else if (hooks.reload()) {
+        state.generation.fetch_add(1);
+      }
     }
-    if (!state.stopping.load()) {
-      log_line(std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
-               ", finishing requests in flight");
-    }
-    state.request_stop();
   });
 
   std::vector<std::thread> workers;
   workers.reserve(thread_count);
   for (unsigned i = 0; i < thread_count; ++i) {
-    workers.emplace_back(
-        [&, listen_fd] { worker_loop(listen_fd, state, factory_, limits, options_.role); });
+    workers.emplace_back([&, listen_fd] {
+      worker_loop(listen_fd, state, factory_, limits, options_.role, hooks.pool);
+    });
   }
   log_line("listening on " + (options_.listen.empty() ? std::string("fd 0") : options_.listen) +
            ", " + std::to_string(thread_count) + " threads, FastCGI " +

@@ -4,6 +4,8 @@
 #include <functional>
 #include <string>
 
+#include "fcgi/shared_pool_status.h"
+
 #include "web/request.h"
 #include "web/response.h"
 
@@ -33,23 +35,42 @@ struct ServerOptions {
   std::size_t max_body_bytes = 64 * 1024;
 };
 
-// Holds SIGTERM/SIGINT for the calling thread and every thread it creates later. Called first
-// thing in main: a stop signal that arrives while the worker starts (reading its configuration,
-// connecting) then waits for Server::run, which stops cleanly with exit 0, instead of killing
-// the process with the default action.
+// What run() does beside serving.
+struct ServerHooks {
+  // Counts every request (accepted, active, answered by status class) when set.
+  SharedPoolStatus* pool = nullptr;
+  // SIGHUP: builds what the next handlers use (a new configuration); false when it refused
+  // and said why. After a true, each worker thread calls the factory again before it takes
+  // its next connection; a request in flight finishes with the handlers it began with.
+  std::function<bool()> reload;
+};
+
+// Holds SIGTERM/SIGINT/SIGHUP for the calling thread and every thread it creates later. Called
+// first thing in main: a stop signal that arrives while the worker starts (reading its
+// configuration, connecting) then waits for Server::run, which stops cleanly with exit 0, instead
+// of killing the process with the default action.
 void hold_stop_signals();
 
 // The FastCGI accept loop. SIGTERM/SIGINT: stop accepting, finish requests in flight, return 0.
 class Server {
  public:
+  // Opens (or, without options.listen, checks fd 0) the listening socket. Throws
+  // std::runtime_error when it cannot.
   Server(ServerOptions options, HandlerFactory factory);
-  // Blocks until a stop signal; returns the process exit code. Throws std::runtime_error when
-  // the socket cannot be opened.
-  int run();
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The listening socket's address: a path or host:port (the pool's name on /auth/status).
+  [[nodiscard]] std::string address() const;
+
+  // Blocks until a stop signal; returns the process exit code.
+  int run(const ServerHooks& hooks = {});
 
  private:
   ServerOptions options_;
   HandlerFactory factory_;
+  int listen_fd_ = -1;
 };
 
 }  // namespace authfcgi::fcgi

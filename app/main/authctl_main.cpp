@@ -18,10 +18,13 @@
 #include "crypto/system_clock.h"
 #include "crypto/zxcvbn_password_strength.h"
 #include "domain/accounts.h"
+#include "domain/housekeeping.h"
 #include "domain/login_throttle.h"
 #include "storage/migrator.h"
+#include "storage/mysql_account_token_store.h"
 #include "storage/mysql_connection.h"
 #include "storage/mysql_login_throttle_store.h"
+#include "storage/mysql_mail_outbox.h"
 #include "storage/mysql_remember_token_store.h"
 #include "storage/mysql_session_store.h"
 #include "storage/mysql_user_repository.h"
@@ -85,6 +88,10 @@ int run(std::vector<std::string> args) {
   const crypto::SodiumRandomSource random;
   const crypto::SystemClock clock;
   domain::LoginThrottle throttle(throttle_store, random, clock, config.throttle);
+  storage::MysqlAccountTokenStore account_tokens(connection);
+  storage::MysqlMailOutbox outbox(connection);
+  domain::Housekeeping housekeeping(sessions, remember_tokens, throttle, account_tokens, outbox,
+                                    clock);
   const crypto::ZxcvbnPasswordStrength strength;
 
   cli::AuthctlContext context{
@@ -98,6 +105,7 @@ int run(std::vector<std::string> args) {
       hasher,
       [&migrator] { return migrator.migrate(); },
       throttle,
+      housekeeping,
       strength,
   };
   return cli::run_authctl(args, context);

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "storage/batch_delete.h"
 #include "storage/cppconn.h"
 
 namespace authfcgi::storage {
@@ -71,14 +72,9 @@ void MysqlAccountTokenStore::remove_for_user(domain::UserId user_id, domain::Tok
                              });
 }
 
-std::int64_t MysqlAccountTokenStore::prune(std::int64_t now) {
-  int deleted = 0;
-  connection_.with_statement("DELETE FROM account_tokens WHERE expires_at <= ?",
-                             [&](sql::PreparedStatement& statement) {
-                               statement.setInt64(1, now);
-                               deleted = statement.executeUpdate();
-                             });
-  return deleted;
+std::size_t MysqlAccountTokenStore::prune(std::int64_t now, std::size_t max_rows) {
+  return delete_matching(connection_, "account_tokens", "token_digest", KeyType::Text,
+                         "expires_at <= ?", now, max_rows);
 }
 
 }  // namespace authfcgi::storage

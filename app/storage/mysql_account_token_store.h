@@ -14,7 +14,7 @@ class MysqlAccountTokenStore final : public domain::AccountTokenStore {
   std::optional<domain::AccountToken> find(std::string_view digest) override;
   bool take(std::string_view digest) override;
   void remove_for_user(domain::UserId user_id, domain::TokenPurpose purpose) override;
-  std::int64_t prune(std::int64_t now) override;
+  std::size_t prune(std::int64_t now, std::size_t max_rows) override;
 
  private:
   MysqlConnection& connection_;

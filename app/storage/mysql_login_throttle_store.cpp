@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "storage/batch_delete.h"
 #include "storage/cppconn.h"
 
 namespace authfcgi::storage {
@@ -24,51 +25,6 @@ std::string repeated(std::string_view item, std::size_t count) {
     text += item;
   }
   return text;
-}
-
-// Expired rows are deleted this many at a time, by primary key.
-constexpr std::size_t kDeleteChunk = 100;
-
-// Deletes up to `limit` rows of `table` that match `condition` (one parameter: `bound`): found
-// by a plain read, then deleted by primary key with the condition checked again under the row
-// lock, so a row that counts again meanwhile stays. A range DELETE would also lock the first
-// row past its range, which is usually the newest attempt in flight, and deadlock with that
-// attempt's record_failure.
-std::size_t delete_matching(MysqlConnection& connection, const std::string& table,
-                            const std::string& primary_key, bool numeric_key,
-                            const std::string& condition, std::int64_t bound, std::size_t limit) {
-  std::vector<std::string> found;
-  connection.with_statement(
-      "SELECT " + primary_key + " FROM " + table + " WHERE " + condition + " LIMIT ?",
-      [&](sql::PreparedStatement& statement) {
-        statement.setInt64(1, bound);
-        statement.setInt64(2, static_cast<std::int64_t>(limit));
-        const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
-        while (rows->next()) {
-          found.push_back(rows->getString(1));
-        }
-      });
-  // One statement text for every chunk (they are cached per text): a short chunk repeats its
-  // first key.
-  const std::string delete_sql = "DELETE FROM " + table + " WHERE " + condition + " AND " +
-                                 primary_key + " IN (" + repeated("?", kDeleteChunk) + ")";
-  std::size_t deleted = 0;
-  for (std::size_t start = 0; start < found.size(); start += kDeleteChunk) {
-    connection.with_statement(delete_sql, [&](sql::PreparedStatement& statement) {
-      statement.setInt64(1, bound);
-      for (std::size_t i = 0; i < kDeleteChunk; ++i) {
-        const std::string& key = found[start + i < found.size() ? start + i : start];
-        const auto place = static_cast<unsigned>(i + 2);
-        if (numeric_key) {
-          statement.setInt64(place, std::stoll(key));
-        } else {
-          statement.setString(place, key);
-        }
-      }
-      deleted += static_cast<std::size_t>(statement.executeUpdate());
-    });
-  }
-  return deleted;
 }
 
 std::vector<std::string> key_texts(std::span<const domain::ThrottleKey> keys) {
@@ -314,11 +270,11 @@ std::size_t MysqlLoginThrottleStore::clear(const domain::ThrottleFilter& filter)
 std::size_t MysqlLoginThrottleStore::prune(std::int64_t now, std::size_t max_rows) {
   std::size_t deleted = 0;
   try {
-    deleted = delete_matching(connection_, "login_failures", "id", true, "expires_at <= ?", now,
-                              max_rows);
+    deleted = delete_matching(connection_, "login_failures", "id", KeyType::Number,
+                              "expires_at <= ?", now, max_rows);
     // max_rows bounds the whole call (what one login may spend on it): lock rows get the rest.
     if (deleted < max_rows) {
-      deleted += delete_matching(connection_, "login_throttle_locks", "key_hash", false,
+      deleted += delete_matching(connection_, "login_throttle_locks", "key_hash", KeyType::Text,
                                  "used_at < ?", now - kLockRowIdleSeconds, max_rows - deleted);
     }
   } catch (const LockConflict&) {

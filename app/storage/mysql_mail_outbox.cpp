@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "storage/batch_delete.h"
 #include "storage/cppconn.h"
 
 namespace authfcgi::storage {
@@ -148,17 +149,27 @@ std::int64_t MysqlMailOutbox::count_from_network(std::string_view client_network
                client_network, kind, since);
 }
 
-std::int64_t MysqlMailOutbox::prune(std::int64_t before) {
-  int deleted = 0;
+std::size_t MysqlMailOutbox::prune(std::int64_t before, std::size_t max_rows) {
+  // Sent, or given up on (never tried again): a mail still to deliver stays, however old.
+  const std::string done = "created_at < ? AND (sent_at IS NOT NULL OR next_attempt_at = " +
+                           std::to_string(domain::MailOutbox::kNeverAgain) + ")";
+  return delete_matching(connection_, "mail_outbox", "id", KeyType::Number, done, before, max_rows);
+}
+
+domain::MailBacklog MysqlMailOutbox::backlog() {
+  domain::MailBacklog backlog;
   connection_.with_statement(
-      "DELETE FROM mail_outbox WHERE created_at < ? AND (sent_at IS NOT NULL OR "
-      "next_attempt_at = ?)",
+      "SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM mail_outbox "
+      "WHERE sent_at IS NULL AND next_attempt_at < ?",
       [&](sql::PreparedStatement& statement) {
-        statement.setInt64(1, before);
-        statement.setInt64(2, domain::MailOutbox::kNeverAgain);
-        deleted = statement.executeUpdate();
+        statement.setInt64(1, domain::MailOutbox::kNeverAgain);
+        const std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
+        if (rows->next()) {
+          backlog.queued = rows->getInt64(1);
+          backlog.oldest_created_at = rows->getInt64(2);
+        }
       });
-  return deleted;
+  return backlog;
 }
 
 void MysqlTransactions::run(const std::function<void()>& work) {

@@ -20,7 +20,8 @@ class MysqlMailOutbox final : public domain::MailOutbox {
                                    std::int64_t since) override;
   std::int64_t count_from_network(std::string_view client_network, domain::MailKind kind,
                                   std::int64_t since) override;
-  std::int64_t prune(std::int64_t before) override;
+  domain::MailBacklog backlog() override;
+  std::size_t prune(std::int64_t before, std::size_t max_rows) override;
 
  private:
   MysqlConnection& connection_;

@@ -94,4 +94,8 @@ void MysqlRememberTokenStore::trim_for_user(domain::UserId user_id, std::size_t 
                       user_id, keep);
 }
 
+std::size_t MysqlRememberTokenStore::prune(std::int64_t now, std::size_t max_rows) {
+  return delete_expired_rows(connection_, "remember_tokens", now, max_rows);
+}
+
 }  // namespace authfcgi::storage

@@ -73,4 +73,8 @@ void MysqlSessionStore::trim_for_user(domain::UserId user_id, std::size_t keep, 
   keep_highest_ranked(connection_, "sessions", "TRUE", "seq", user_id, keep);
 }
 
+std::size_t MysqlSessionStore::prune(std::int64_t now, std::size_t max_rows) {
+  return delete_expired_rows(connection_, "sessions", now, max_rows);
+}
+
 }  // namespace authfcgi::storage

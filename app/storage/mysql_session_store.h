@@ -15,6 +15,7 @@ class MysqlSessionStore final : public domain::SessionStore {
   void remove(std::string_view sid_hash) override;
   void remove_for_user(domain::UserId user_id) override;
   void trim_for_user(domain::UserId user_id, std::size_t keep, std::int64_t now) override;
+  std::size_t prune(std::int64_t now, std::size_t max_rows) override;
 
  private:
   MysqlConnection& connection_;

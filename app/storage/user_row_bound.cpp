@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "storage/batch_delete.h"
 #include "storage/cppconn.h"
 
 namespace authfcgi::storage {
@@ -57,6 +58,14 @@ void delete_expired(MysqlConnection& connection, std::string_view table, domain:
     statement.setInt64(2, now);
     statement.executeUpdate();
   });
+}
+
+std::size_t delete_expired_rows(MysqlConnection& connection, std::string_view table,
+                                std::int64_t now, std::size_t max_rows) {
+  // By seq (unique), row by row: a login of the same user trims its rows meanwhile, and a
+  // range DELETE over the table would hold locks that login waits for.
+  return delete_matching(connection, std::string(table), "seq", KeyType::Number, "expires_at <= ?",
+                         now, max_rows);
 }
 
 }  // namespace authfcgi::storage

@@ -20,5 +20,8 @@ void keep_highest_ranked(MysqlConnection& connection, std::string_view table,
 // Deletes the user's rows that expired at `now`.
 void delete_expired(MysqlConnection& connection, std::string_view table, domain::UserId user_id,
                     std::int64_t now);
+// Deletes up to max_rows rows of any user that expired at `now`; how many.
+std::size_t delete_expired_rows(MysqlConnection& connection, std::string_view table,
+                                std::int64_t now, std::size_t max_rows);
 
 }  // namespace authfcgi::storage

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,5 +12,12 @@ namespace authfcgi::util {
 // can pick a fresh address in it for every request. Anything else (the web server passed
 // something that is not an address) is kept as it is.
 [[nodiscard]] std::string throttle_network(std::string_view address);
+
+// An IPv4 or IPv6 address in its canonical text (an IPv4-mapped IPv6 address as IPv4), or
+// nullopt for anything else.
+[[nodiscard]] std::optional<std::string> canonical_ip(std::string_view address);
+
+// 127.0.0.0/8, ::1, or ::ffff:127.x.y.z.
+[[nodiscard]] bool is_loopback_ip(std::string_view address);
 
 }  // namespace authfcgi::util

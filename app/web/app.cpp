@@ -1,13 +1,16 @@
 #include "web/app.h"
 
+#include <algorithm>
 #include <iostream>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "domain/auth_core.h"
 #include "domain/errors.h"
 #include "domain/self_service.h"
+#include "util/ip_address.h"
 #include "util/utf8.h"
 #include "web/cookie.h"
 #include "web/cookie_names.h"
@@ -17,6 +20,7 @@
 #include "web/page_context.h"
 #include "web/router.h"
 #include "web/session_codec.h"
+#include "web/status_page.h"
 
 namespace authfcgi::web {
 namespace {
@@ -176,6 +180,9 @@ struct App::Impl {
   // The session from the cookie, or an empty (not yet started) one.
   domain::SessionState load_session(const Request& request, std::int64_t now) const;
   Response route(PageContext& context, const RouteMatch& match);
+  Response operations_page(const Request& request, const RouteMatch& match);
+  void count(domain::PoolEvent event);
+  void count_verify_answer(int status);
   void send_cookies(domain::Visit& visit, bool secure, Response& response);
 
   AppDependencies deps_;
@@ -235,6 +242,9 @@ Response App::Impl::route(PageContext& context, const RouteMatch& match) {
     }
     case Route::Forbidden:
       return error_page(&context, 403);
+    case Route::Status:
+    case Route::Ping:
+      return operations_page(context.request, match);
     case Route::Register:
       if (!account_services_ || !account_services_->registration_open) {
         return error_page(&context, 404);
@@ -325,7 +335,81 @@ Response App::Impl::error_page(PageContext* context, int status) {
   return Response::html(status, deps_.renderer.render(page));
 }
 
+void App::Impl::count(domain::PoolEvent event) {
+  if (deps_.meter != nullptr) {
+    deps_.meter->count(event);
+  }
+}
+
+void App::Impl::count_verify_answer(int status) {
+  if (status == 200) {
+    count(domain::PoolEvent::VerifyAllowed);
+  } else if (status == 403) {
+    count(domain::PoolEvent::VerifyForbidden);
+  } else if (status == 401 || status == 302) {
+    count(domain::PoolEvent::VerifyLogin);
+  }
+}
+
+// /auth/status and /auth/ping: no session, no cookies, answered from the pool's counters.
+Response App::Impl::operations_page(const Request& request, const RouteMatch& match) {
+  if (!deps_.status.enabled) {
+    return error_page(nullptr, 404);
+  }
+  if (!util::is_loopback_ip(request.remote_addr)) {
+    const auto client = util::canonical_ip(request.remote_addr);
+    if (!client || std::find(deps_.status.allow.begin(), deps_.status.allow.end(), *client) ==
+                       deps_.status.allow.end()) {
+      log_line("refused " + loggable_path(request.path) +
+               " to a client neither on loopback nor in status_allow");
+      return error_page(nullptr, 403);
+    }
+  }
+  if (!match.method_allowed) {
+    Response response = error_page(nullptr, 405);
+    response.add_header("Allow", match.allow);
+    return response;
+  }
+  if (*match.route == Route::Ping) {
+    return ping_page();
+  }
+  if (deps_.pool_status == nullptr) {
+    log_line("/auth/status: this worker has no status segment (see its log at start)");
+    return error_page(nullptr, 503);
+  }
+  std::optional<domain::MailBacklog> backlog;
+  if (deps_.accounts != nullptr) {
+    try {
+      backlog = deps_.accounts->outbox.backlog();
+    } catch (const domain::StorageUnavailable& error) {
+      // Answered all the same (200), so not one of the requests the database failed.
+      log_line(std::string("/auth/status without the mail outbox: ") + error.what());
+    }
+  }
+  domain::PoolStatus figures;
+  try {
+    figures = deps_.pool_status->read();
+  } catch (const std::runtime_error& error) {
+    log_line(std::string("/auth/status: ") + error.what());
+    return error_page(nullptr, 503);
+  }
+  return status_page(request, figures, backlog, deps_.clock.now());
+}
+
 Response App::Impl::handle(const Request& request) {
+  if (const RouteMatch match = match_route(request.method, request.path);
+      match.route && (*match.route == Route::Status || *match.route == Route::Ping) &&
+      request.gateway == GatewayCall::None) {
+    Response response;
+    try {
+      response = operations_page(request, match);
+    } catch (const std::exception& error) {
+      log_line(std::string("/auth/status failed: ") + error.what());
+      response = error_page(nullptr, 500);
+    }
+    add_common_headers(response);
+    return response;
+  }
   const std::int64_t now = deps_.clock.now();
   const auto device_cookie = cookie_value(request, kDeviceCookie);
   domain::Visit visit(
@@ -366,12 +450,16 @@ Response App::Impl::handle(const Request& request) {
       identified.emplace(visit);
     }
     response = route(context, match);
+    if (match.route && *match.route == Route::Verify && request.gateway != GatewayCall::None) {
+      count_verify_answer(response.status);
+    }
     send_cookies(visit, secure_cookies, response);
     if (match.route && *match.route == Route::Verify &&
         request.gateway == GatewayCall::AuthRequest) {
       name_cookies_for_the_gateway(response);
     }
   } catch (const domain::StorageUnavailable& error) {
+    count(domain::PoolEvent::DatabaseError);
     log_line("database unavailable on " + request.method + " " + loggable_path(request.path) +
              ": " + error.what());
     response = error_page(nullptr, 503);

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "crypto/key_ring.h"
 #include "domain/account_tokens.h"
@@ -12,6 +14,7 @@
 #include "domain/mail.h"
 #include "domain/password_hasher.h"
 #include "domain/password_policy.h"
+#include "domain/pool_status.h"
 #include "domain/random_source.h"
 #include "domain/remember_token_store.h"
 #include "domain/session_store.h"
@@ -33,6 +36,14 @@ struct AccountServices {
   bool registration_open = false;  // /auth/register answers 404 unless open
 };
 
+// /auth/status and /auth/ping: off (404) unless enabled, and then only for loopback clients
+// and the addresses in `allow` (canonical text, util::canonical_ip), by the web server's
+// REMOTE_ADDR: the shipped sites restrict them too, this holds when a site does not.
+struct StatusSettings {
+  bool enabled = false;
+  std::vector<std::string> allow;
+};
+
 // Everything App needs, by reference; the owner (one worker thread's context) outlives App.
 struct AppDependencies {
   domain::UserRepository& users;
@@ -50,6 +61,11 @@ struct AppDependencies {
   domain::ThrottleSettings throttle_settings;
   std::string_view dummy_hash;  // domain::make_dummy_hash, made once per process
   AccountServices* accounts;    // nullptr: the account pages answer 404 (tests of the login)
+  // The pool's counters: verify answers and database errors are counted here; /auth/status
+  // reads them. Either may be nullptr (no shared status segment).
+  domain::PoolMeter* meter;
+  const domain::PoolStatusSource* pool_status;
+  StatusSettings status;
 };
 
 // The whole web application as a pure function of a request: it translates cookies and forms

@@ -12,13 +12,15 @@ struct RouteEntry {
   bool accepts_post;
 };
 
-constexpr std::array<RouteEntry, 13> kRoutes{{
+constexpr std::array<RouteEntry, 15> kRoutes{{
     {"/", Route::Index, false},
     {"/auth/login", Route::Login, true},
     {"/auth/logout", Route::Logout, true},
     {"/secret", Route::Secret, false},
     {"/auth/verify", Route::Verify, false},
     {"/auth/forbidden", Route::Forbidden, false},
+    {"/auth/status", Route::Status, false},
+    {"/auth/ping", Route::Ping, false},
     {"/auth/register", Route::Register, true},
     {"/auth/unconfirmed", Route::Unconfirmed, false},
     {"/auth/confirm", Route::ResendConfirmation, true},

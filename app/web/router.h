@@ -23,6 +23,8 @@ enum class Route {
   ChangePassword,
   ChangeEmailRequest,
   ChangeEmail,
+  Status,  // the pool's status page (status_enabled)
+  Ping,
 };
 
 struct RouteMatch {

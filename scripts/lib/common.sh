@@ -16,7 +16,9 @@ AUTHFCGI_PACKAGES=(
   galera-4 rsync iproute2 # tests/galera: a two-node cluster, joined by rsync state transfer
   systemd util-linux libfcgi-bin # tests/systemd: a live systemd in namespaces; cgi-fcgi
   python3-pytest python3-requests # tests/http: the HTTP suite (pytest + requests)
+  python3-prometheus-client # tests/http: parses /auth/status?openmetrics as Prometheus would
   python3-aiosmtpd openssl # the local SMTP sink (scripts/lib/smtp_sink.py); its test CA
+  scdoc lintian man-db # the manual pages (docs/man/*.scd); tests/package: lintian, man on the .deb
 )
 
 af_log() { printf '%s\n' "$*" >&2; }
@@ -371,6 +373,31 @@ workers_start() {
   fi
 }
 
+# workers_reload PIDFILE LOG: SIGHUP to every live worker of PIDFILE (spawn-fcgi has no master
+# to do it), then waits (bounded) until each has logged the outcome, and prints those lines.
+# Returns 1 when a worker refused the new configuration or did not answer.
+workers_reload() {
+  local pidfile="$1" log="$2" pid sent=0 before
+  before="$(wc -c <"$log" 2>/dev/null || echo 0)"
+  for pid in $(pids_from_file "$pidfile"); do
+    if pid_alive "$pid" authfcgi; then
+      kill -HUP "$pid" && sent=$((sent + 1))
+    fi
+  done
+  ((sent > 0)) || {
+    af_log "no live worker in $pidfile"
+    return 1
+  }
+  local outcomes="" i
+  for ((i = 0; i < 100; i++)); do
+    outcomes="$(tail -c +"$((before + 1))" "$log" | grep -E 'authfcgi: (reloaded|reload refused)' || true)"
+    (($(printf '%s' "$outcomes" | grep -c .) >= sent)) && break
+    sleep 0.1
+  done
+  tail -c +"$((before + 1))" "$log" | grep -E 'authfcgi: (reload|reloaded)' >&2 || true
+  (($(printf '%s' "$outcomes" | grep -c 'reloaded') == sent))
+}
+
 # Prints LOG from its last "=== " start marker on.
 log_since_marker() {
   # shellcheck disable=SC2016 # a sed program, not shell
@@ -401,6 +428,16 @@ nginx_start() {
   for s in "$@"; do
     servers+="server unix:$s; "
   done
+  # AUTHFCGI_NGINX_KEEPALIVE=N: nginx keeps up to N idle connections to the workers per nginx
+  # worker process (2 of them) and sends FCGI_KEEP_CONN (fastcgi_keep_conn), for scripts/bench.
+  local keep_conn="# fastcgi_keep_conn off: one request per connection"
+  if [[ -n "${AUTHFCGI_NGINX_KEEPALIVE:-}" ]]; then
+    [[ "$AUTHFCGI_NGINX_KEEPALIVE" =~ ^[1-9][0-9]*$ ]] || af_die "AUTHFCGI_NGINX_KEEPALIVE must be a number"
+    # nginx closes its idle ones after 1 s, before the workers would (2 s): a request is never
+    # written on a connection the worker is closing.
+    servers+="keepalive $AUTHFCGI_NGINX_KEEPALIVE; keepalive_timeout 1s; "
+    keep_conn="fastcgi_keep_conn on;"
+  fi
   mkdir -p "$dir/logs" "$dir/tmp"
   local user_line="# not root: the workers run as the current user"
   ((EUID == 0)) && user_line="user root root;  # private instance: workers must reach the socket"
@@ -419,7 +456,7 @@ nginx_start() {
     -e "s|@PORT@|$port|g" -e "s|server unix:@SOCKET@;|$servers|" -e "s|@VARDIR@|$dir|g" \
     -e "s|@USER_LINE@|$user_line|g" -e "s|@CONFDIR@|$AUTHFCGI_REPO/conf/nginx|g" \
     -e "s|@SITEDIR@|$AUTHFCGI_REPO/conf/local-site|g" -e "s|@WHOAMI@|$whoami|g" \
-    "$template" >"$dir/nginx.conf"
+    -e "s|@KEEP_CONN@|$keep_conn|g" "$template" >"$dir/nginx.conf"
   nginx_start_conf "$dir" "$port" "$dir/nginx.conf"
 }
 

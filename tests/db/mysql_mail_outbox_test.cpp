@@ -105,7 +105,7 @@ TEST_F(MysqlMailOutboxTest, PruneDeletesOnlyOldMailThatIsDoneWith) {
   outbox_.enqueue(mail_to("new@example.com"), domain::MailKind::ConfirmAccount, "", kNow + 500);
   const auto sent = outbox_.claim_due(kNow, 300);
   outbox_.mark_sent(sent->id, kNow);
-  EXPECT_EQ(outbox_.prune(kNow + 100), 1) << "the sent one; never a mail still to deliver";
+  EXPECT_EQ(outbox_.prune(kNow + 100, 1000), 1U) << "the sent one; never a mail still to deliver";
   const auto waiting = outbox_.claim_due(kNow + 1000, 300);
   ASSERT_TRUE(waiting.has_value());
   EXPECT_EQ(waiting->message.to, "waiting@example.com");

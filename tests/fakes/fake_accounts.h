@@ -1,6 +1,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -130,9 +132,17 @@ class FakeAccountTokenStore : public domain::AccountTokenStore {
       return entry.second.user_id == user_id && entry.second.purpose == purpose;
     });
   }
-  std::int64_t prune(std::int64_t now) override {
-    return static_cast<std::int64_t>(
-        std::erase_if(tokens, [&](const auto& entry) { return entry.second.expires_at <= now; }));
+  std::size_t prune(std::int64_t now, std::size_t max_rows) override {
+    std::size_t erased = 0;
+    for (auto entry = tokens.begin(); entry != tokens.end() && erased < max_rows;) {
+      if (entry->second.expires_at <= now) {
+        entry = tokens.erase(entry);
+        ++erased;
+      } else {
+        ++entry;
+      }
+    }
+    return erased;
   }
   std::map<std::string, domain::AccountToken> tokens;
 };

@@ -46,6 +46,18 @@ class FakeMailOutbox : public domain::MailOutbox {
     due->next_attempt_at = now + lease_seconds;
     return domain::QueuedMail{due->id, due->message, due->attempts, due->kind, due->client_network};
   }
+  domain::MailBacklog backlog() override {
+    domain::MailBacklog backlog;
+    for (const Row& row : rows) {
+      if (!row.sent_at && row.next_attempt_at != kNeverAgain) {
+        ++backlog.queued;
+        if (backlog.oldest_created_at == 0 || row.created_at < backlog.oldest_created_at) {
+          backlog.oldest_created_at = row.created_at;
+        }
+      }
+    }
+    return backlog;
+  }
   void mark_sent(std::int64_t id, std::int64_t now) override {
     Row& row = find(id);
     row.sent_at = now;
@@ -69,12 +81,17 @@ class FakeMailOutbox : public domain::MailOutbox {
       return row.client_network == network && row.kind == kind && row.created_at >= since;
     });
   }
-  std::int64_t prune(std::int64_t before) override {
-    const auto old = rows.size();
+  std::size_t prune(std::int64_t before, std::size_t max_rows) override {
+    std::size_t erased = 0;
     std::erase_if(rows, [&](const Row& row) {
-      return row.created_at < before && (row.sent_at || row.next_attempt_at == kNeverAgain);
+      if (erased < max_rows && row.created_at < before &&
+          (row.sent_at || row.next_attempt_at == kNeverAgain)) {
+        ++erased;
+        return true;
+      }
+      return false;
     });
-    return static_cast<std::int64_t>(old - rows.size());
+    return erased;
   }
 
   Row& find(std::int64_t id) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -13,6 +14,21 @@
 #include "domain/user.h"
 
 namespace authfcgi::testing {
+
+// Erases at most max_rows entries of the map whose value matches; how many.
+template <typename Map, typename Matches>
+std::size_t erase_up_to(Map& map, std::size_t max_rows, Matches matches) {
+  std::size_t erased = 0;
+  for (auto entry = map.begin(); entry != map.end() && erased < max_rows;) {
+    if (matches(entry->second)) {
+      entry = map.erase(entry);
+      ++erased;
+    } else {
+      ++entry;
+    }
+  }
+  return erased;
+}
 
 // In-memory session rows. Tests look at `rows` ("the row is gone"), not at calls. `users`
 // stands in for the users table of the join; `unavailable` makes every call throw as a
@@ -61,6 +77,11 @@ class FakeSessionStore : public domain::SessionStore {
       return row.second.user_id == user_id &&
              (row.second.expires_at <= now || row.second.seq <= first_gone);
     });
+  }
+
+  std::size_t prune(std::int64_t now, std::size_t max_rows) override {
+    check();
+    return erase_up_to(rows, max_rows, [&](const Row& row) { return row.expires_at <= now; });
   }
 
   [[nodiscard]] std::size_t count_for(domain::UserId user_id) const {
@@ -150,6 +171,13 @@ class FakeRememberTokenStore : public domain::RememberTokenStore {
                std::pair(rank(row.second), seqs.at(row.first)) <= first_gone;
       });
     }
+  }
+
+  std::size_t prune(std::int64_t now, std::size_t max_rows) override {
+    check();
+    return erase_up_to(rows, max_rows, [&](const domain::RememberTokenRecord& row) {
+      return row.expires_at <= now;
+    });
   }
 
   [[nodiscard]] std::size_t count_for(domain::UserId user_id) const {

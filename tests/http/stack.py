@@ -302,6 +302,7 @@ class WebServer:
     extra_config: str = ""  # directives for the site: nginx's server block, Apache's server level
     whoami_port: int = 0  # the whoami app behind /whoami (0: /whoami answers 404)
     authorizer: str = ""  # Apache: the authorizer workers' 127.0.0.1:PORT for the gateway
+    keepalive: int = 0  # nginx: idle connections kept to the workers per nginx process
 
     @property
     def base(self) -> str:
@@ -324,7 +325,8 @@ class WebServer:
         after = (self.authorizer,) if self.kind == "apache" and self.authorizer else ()
         shell(f"{self.kind}_start", str(self.directory), str(self.port), self.upstream_socket,
               *self.extra_sockets, *after, service=name, logs=(self.error_log, self.directory / "logs" / "start.log"),
-              env={"AUTHFCGI_WHOAMI_PORT": str(self.whoami_port) if self.whoami_port else ""})
+              env={"AUTHFCGI_WHOAMI_PORT": str(self.whoami_port) if self.whoami_port else "",
+                   "AUTHFCGI_NGINX_KEEPALIVE": str(self.keepalive) if self.keepalive else ""})
         if not wait_http(self.base + "/", 30):
             raise StackError(f"{name} on {self.base} does not answer\n"
                              f"--- {self.error_log} ---\n{tail(self.error_log)}")
@@ -430,8 +432,11 @@ class Site:
             f"templates_dir = {REPO / 'templates'}",
             f"sql_dir = {REPO / 'sql'}",
             "threads = 2",
-            *extra,
         ]
+        # A key of EXTRA replaces the default line (the configuration refuses a key twice).
+        own = {line.split("=", 1)[0].strip() for line in extra}
+        lines = [line for line in lines if line.split("=", 1)[0].strip() not in own]
+        lines += extra
         path.write_text("\n".join(lines) + "\n")
         path.chmod(0o600)
         return path

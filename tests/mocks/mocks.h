@@ -45,6 +45,7 @@ class MockSessionStore : public domain::SessionStore {
   MOCK_METHOD(void, remove, (std::string_view), (override));
   MOCK_METHOD(void, remove_for_user, (domain::UserId), (override));
   MOCK_METHOD(void, trim_for_user, (domain::UserId, std::size_t, std::int64_t), (override));
+  MOCK_METHOD(std::size_t, prune, (std::int64_t, std::size_t), (override));
 };
 
 class MockRememberTokenStore : public domain::RememberTokenStore {
@@ -58,6 +59,7 @@ class MockRememberTokenStore : public domain::RememberTokenStore {
   MOCK_METHOD(bool, remove_unused, (std::string_view), (override));
   MOCK_METHOD(void, remove_for_user, (domain::UserId), (override));
   MOCK_METHOD(void, trim_for_user, (domain::UserId, std::size_t, std::int64_t), (override));
+  MOCK_METHOD(std::size_t, prune, (std::int64_t, std::size_t), (override));
 };
 
 class MockPasswordHasher : public domain::PasswordHasher {

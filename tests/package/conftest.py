@@ -200,6 +200,37 @@ def unpacked(deb: Path, tmp: Path) -> Path:
     return target
 
 
+@dataclass
+class Lintian:
+    """What lintian said of the .deb: its exit code, every tag line, and the error and warning
+    tags among them (E:, W:)."""
+
+    returncode: int
+    output: str
+
+    @property
+    def tags(self) -> list[str]:
+        return [line for line in self.output.splitlines() if re.match(r"^[EWIPXCO]: ", line)]
+
+    @property
+    def errors_and_warnings(self) -> list[str]:
+        return [line for line in self.tags if line[:2] in ("E:", "W:")]
+
+
+@pytest.fixture(scope="session")
+def lintian(deb: Path, tmp: Path) -> Lintian:
+    if not shutil.which("lintian"):
+        pytest.fail("lintian is not installed (scripts/lib/common.sh installs it: apt-get "
+                    "install lintian)")
+    # Every tag, info and pedantic ones too, so a failure shows the whole report. 2: tags at
+    # the levels of --fail-on; anything else but 0 is lintian itself failing.
+    done = subprocess.run(["lintian", "--fail-on", "error,warning", "--display-info",
+                           "--pedantic", "--tag-display-limit", "0", str(deb)],
+                          capture_output=True, text=True, cwd=tmp, timeout=600,
+                          stdin=subprocess.DEVNULL)
+    return Lintian(done.returncode, done.stdout + done.stderr)
+
+
 # --- apt-get install ---------------------------------------------------------------------------
 @dataclass
 class Step:

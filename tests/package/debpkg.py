@@ -23,12 +23,15 @@ EXAMPLES = DOC / "examples"
 UNIT_DIR = Path("/usr/lib/systemd/system")
 UNITS = ("authfcgi.socket", "authfcgi.service", "authfcgi@.service",
          "authfcgi-spawn-fcgi.service", "authfcgi-authorizer.socket",
-         "authfcgi-authorizer.service")
+         "authfcgi-authorizer.service", "authfcgi-prune.service", "authfcgi-prune.timer")
 BINARIES = ("authfcgi", "authctl")
+MAN_DIR = Path("/usr/share/man/man8")
+# Section 8 pages, one per binary, built from docs/man/*.8.scd.
+MAN_PAGES = tuple(MAN_DIR / f"{b}.8.gz" for b in BINARIES)
 # Everything the package puts on the machine: the purge must take all of it away, and an
 # authfcgi installed by hand there would be overwritten, then deleted.
 OWNED_PATHS = (BIN_DIR / "authfcgi", BIN_DIR / "authctl", SHARE, DOC,
-               *(UNIT_DIR / u for u in UNITS))
+               *(UNIT_DIR / u for u in UNITS), *MAN_PAGES)
 SYSTEMD_ETC = Path("/etc/systemd/system")
 
 

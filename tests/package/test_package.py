@@ -12,6 +12,7 @@ it was. Each part asks for the fixture of its stage.
 from __future__ import annotations
 
 import grp
+import gzip
 import os
 import pwd
 import re
@@ -25,8 +26,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from debpkg import (BIN_DIR, BINARIES, DOC, EXAMPLES, OWNED_PATHS, SHARE, UNIT_DIR, UNITS,
-                    architecture, changed_lines, dpkg_status, installed_packages,
+from debpkg import (BIN_DIR, BINARIES, DOC, EXAMPLES, MAN_DIR, OWNED_PATHS, SHARE, UNIT_DIR,
+                    UNITS, architecture, changed_lines, dpkg_status, installed_packages,
                     known_to_dpkg, ldd, ldd_paths, needed_libraries, owner_package,
                     process_user, project_version, run, unit_links)
 from stack import REPO, pid_alive, wait_until
@@ -47,10 +48,16 @@ SHIPPED = [
         "authfcgi.conf.example", "nginx/authfcgi.conf", "apache/authfcgi.conf",
         "spawn-fcgi/authfcgi.spawn-fcgi")),
     (str(DOC / "docs" / "deployment.md"), "-rw-r--r--"),
+    *((str(MAN_DIR / f"{b}.8.gz"), "-rw-r--r--") for b in BINARIES),
+    (str(DOC / "copyright"), "-rw-r--r--"),
+    # A native package (the version has no Debian revision): changelog.gz, not
+    # changelog.Debian.gz.
+    (str(DOC / "changelog.gz"), "-rw-r--r--"),
 ]
 # Installed file -> the source file it must equal.
 SAME_AS_SOURCE = {**{str(SHARE / f): REPO / f for f in TEMPLATES + MIGRATIONS},
-                  **{str(UNIT_DIR / u): REPO / "conf" / "systemd" / u for u in UNITS}}
+                  **{str(UNIT_DIR / u): REPO / "conf" / "systemd" / u for u in UNITS},
+                  str(DOC / "copyright"): REPO / "cmake" / "debian" / "copyright"}
 UNITS_WITH_DOC_FILES = [u for u in UNITS if (REPO / "conf" / "systemd" / u).is_file()
                         and "file://" in (REPO / "conf" / "systemd" / u).read_text()]
 
@@ -132,6 +139,27 @@ def test_the_local_only_in_templates_are_not_shipped(deb_contents):
     assert [p for p in deb_contents if p.endswith(".in")] == []
 
 
+def test_lintian_reports_no_error_and_no_warning_on_the_package(lintian):
+    assert lintian.returncode in (0, 2), f"lintian failed (exit {lintian.returncode}):\n" \
+        f"{lintian.output}"
+    assert lintian.errors_and_warnings == [], "lintian's report:\n" + "\n".join(lintian.tags)
+
+
+def test_the_changelog_is_the_source_trees_and_its_latest_entry_is_the_projects_version(
+        unpacked):
+    text = gzip.decompress((unpacked / DOC.relative_to("/") / "changelog.gz").read_bytes())
+    assert text == (REPO / "cmake" / "debian" / "changelog").read_bytes()
+    latest = re.match(r"authfcgi \(([^)]+)\) ", text.decode())
+    assert latest and latest.group(1) == project_version(), text.decode()[:200]
+
+
+def test_the_copyright_file_is_machine_readable_and_covers_every_file(unpacked):
+    text = (unpacked / DOC.relative_to("/") / "copyright").read_text()
+    assert text.startswith(
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"), text
+    assert re.search(r"^Files: \*$", text, re.M), text
+
+
 # === apt-get install ./authfcgi_*.deb ===========================================================
 def test_apt_get_install_of_the_package_file_succeeds(install):
     assert install.returncode == 0, install.output
@@ -190,6 +218,82 @@ def test_systemd_analyze_verify_has_nothing_to_say_about_the_unit(installed, uni
     # Only what concerns our units: other units on the machine may have warnings of their own.
     ours = [line for line in (done.stdout + done.stderr).splitlines() if "authfcgi" in line.lower()]
     assert ours == []
+
+
+# === the manual pages ===========================================================================
+def man(*args: str | Path, width: int = 80) -> subprocess.CompletedProcess[str]:
+    # A fixed width and locale, so what man says does not depend on the terminal running us.
+    return run("man", *args, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8",
+                                  "MANWIDTH": str(width)})
+
+
+def page_text(binary: str) -> str:
+    """The installed page as man shows it, on lines long enough that no word is hyphenated."""
+    return man("-l", MAN_DIR / f"{binary}.8.gz", width=1000).stdout
+
+
+@pytest.mark.parametrize("binary", BINARIES)
+def test_man_finds_the_installed_page_in_section_8(installed, binary):
+    done = man("-w", "8", binary)
+    assert done.stdout.strip() == str(MAN_DIR / f"{binary}.8.gz"), done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("binary", BINARIES)
+def test_man_renders_the_page_without_a_warning(installed, binary):
+    done = man("--warnings", "-l", MAN_DIR / f"{binary}.8.gz")
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert re.search(rf"^NAME\n\s+{binary} - \S", done.stdout, re.M), done.stdout[:500]
+
+
+MAN_SECTIONS = {"authfcgi": ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "SIGNALS",
+                             "ENVIRONMENT", "FILES", "EXIT STATUS", "SEE ALSO"],
+                "authctl": ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "COMMANDS",
+                            "ENVIRONMENT", "FILES", "EXIT STATUS", "SEE ALSO"]}
+
+
+@pytest.mark.parametrize("binary", BINARIES)
+def test_the_page_has_the_usual_sections(installed, binary):
+    headings = re.findall(r"^([A-Z][A-Z ]+)$", page_text(binary), re.M)
+    assert [h for h in MAN_SECTIONS[binary] if h not in headings] == [], headings
+
+
+def test_the_authctl_page_describes_every_command_of_authctl_help(installed):
+    help_text = as_a_user_on_a_clean_shell("authctl", "--help").stdout
+    block = help_text.split("commands:\n", 1)[1].split("\n\n", 1)[0]
+    commands = re.findall(r"^  ([a-z-]+ [a-z-]+)", block, re.M)
+    assert len(commands) >= 10, block
+    text = page_text("authctl")
+    assert [c for c in commands if not re.search(rf"^\s+{c}\b", text, re.M)] == []
+
+
+def test_the_authfcgi_page_describes_every_option_of_authfcgi_help(installed):
+    options = set(re.findall(r"(--[a-z-]+)", as_a_user_on_a_clean_shell("authfcgi",
+                                                                        "--help").stdout))
+    assert "--config" in options
+    text = page_text("authfcgi")
+    assert sorted(o for o in options if not re.search(rf"^\s+{o}\b", text, re.M)) == []
+
+
+def test_the_authctl_page_gives_every_exit_code_of_authctl_help(installed):
+    help_text = as_a_user_on_a_clean_shell("authctl", "--help").stdout
+    codes = re.findall(r"^  ([0-9]+)  ", help_text.split("exit codes:", 1)[1], re.M)
+    assert codes, help_text
+    status = page_text("authctl").split("EXIT STATUS", 1)[1]
+    assert [c for c in codes if not re.search(rf"^\s+{c}$", status, re.M)] == []
+
+
+# Every variable the configuration loader reads, from the source: a new one needs a line in
+# ENVIRONMENT of both pages.
+ENV_VARIABLES = ["AUTHFCGI_CONFIG", *re.findall(
+    r'\{"(AUTHFCGI_[A-Z_]+)", "[a-z_]+"\}',
+    (REPO / "app" / "config" / "config_loader.cpp").read_text())]
+
+
+@pytest.mark.parametrize("binary", BINARIES)
+def test_the_page_names_every_environment_variable_the_configuration_reads(installed, binary):
+    assert len(ENV_VARIABLES) > 5
+    environment = page_text(binary).split("\nENVIRONMENT\n", 1)[1].split("\nFILES\n", 1)[0]
+    assert [v for v in ENV_VARIABLES if not re.search(rf"\b{v}\b", environment)] == []
 
 
 # === --help and bad configurations ==============================================================

@@ -27,7 +27,7 @@ import requests
 
 from browser import is_anonymous, is_logged_in_as
 from stack import REPO, User
-from systemd_ns import EXTRA, SECRET_TEXT, SERVICE, SOCK, SPAWN, UNITS, NsBrowser, Systemd
+from systemd_ns import CONF, EXTRA, SECRET_TEXT, SERVICE, SOCK, SPAWN, UNITS, NsBrowser, Systemd
 
 VARIANTS = ("socket-unit", "spawn-fcgi")
 WORKER_UNITS = (SERVICE, EXTRA)
@@ -212,6 +212,28 @@ def test_the_login_is_logged_in_the_journal(deployed, app_user):
     cursor = deployed.journal_cursor()
     assert deployed.browser().login(app_user.email, app_user.password).status_code == 302
     assert "login_ok" in deployed.journal_waits_for(SERVICE, cursor, "login_ok")
+
+
+def test_systemctl_reload_rereads_the_configuration_in_the_running_worker(deployed):
+    use(deployed, "socket-unit")
+    deployed.start_workers(SERVICE)
+    pid = deployed.main_pid(SERVICE)
+    assert deployed.http_status("/auth/status") == 404, "off by default"
+    original = deployed.out("cat", CONF)
+    try:
+        deployed.run("sh", "-c", f"echo 'status_enabled = true' >> {CONF}")
+        cursor = deployed.journal_cursor()
+        assert deployed.systemctl("reload", SERVICE).returncode == 0
+        assert "reloaded" in deployed.journal_waits_for(SERVICE, cursor, "reloaded")
+        assert deployed.main_pid(SERVICE) == pid, "a reload, not a restart"
+        # The pool's counters live in /dev/shm, which the unit's hardening leaves writable.
+        status = deployed.browser().get("/auth/status?json")
+        assert status.status_code == 200, status.text[:300]
+        assert status.json()["processes"] >= 1
+        assert "no pool status" not in deployed.journal(SERVICE, cursor)
+    finally:
+        deployed.run("sh", "-c", f"cat > {CONF}", stdin=original + "\n")
+        deployed.systemctl("reload", SERVICE)
 
 
 # =============================================================================================

@@ -9,9 +9,12 @@
 
 #include "crypto/zxcvbn_password_strength.h"
 #include "domain/errors.h"
+#include "fakes/fake_accounts.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_login_throttle_store.h"
+#include "fakes/fake_mail.h"
 #include "fakes/fake_random_source.h"
+#include "fakes/fake_stores.h"
 #include "mocks/mocks.h"
 
 namespace authfcgi::cli {
@@ -52,6 +55,13 @@ class AuthctlTest : public ::testing::Test {
   testing::FakeRandomSource random_;
   testing::FakeClock clock_;
   domain::LoginThrottle throttle_{throttle_store_, random_, clock_, domain::ThrottleSettings{}};
+  // Housekeeping's tables, as rows (the revocation tests above script the same seams as mocks).
+  testing::FakeSessionStore session_rows_;
+  testing::FakeRememberTokenStore remember_rows_;
+  testing::FakeAccountTokenStore account_tokens_;
+  testing::FakeMailOutbox outbox_;
+  domain::Housekeeping housekeeping_{session_rows_,   remember_rows_, throttle_,
+                                     account_tokens_, outbox_,        clock_};
   const crypto::ZxcvbnPasswordStrength strength_;  // the real rules
   AuthctlContext context_{out_,
                           err_,
@@ -67,6 +77,7 @@ class AuthctlTest : public ::testing::Test {
                             return applied_migrations_;
                           },
                           throttle_,
+                          housekeeping_,
                           strength_};
 
   // `count` failed logins of the email from the address, just now.
@@ -556,8 +567,41 @@ TEST_F(AuthctlTest, DbPruneDeletesWhatNoLongerCounts) {
   fail_logins("ann@example.com", "203.0.113.9", 1);
   clock_.advance(3600);
   EXPECT_EQ(run({"db", "prune"}), kExitOk);
-  EXPECT_THAT(out_.str(), HasSubstr("deleted 2 throttle rows"));
+  EXPECT_THAT(out_.str(), HasSubstr("throttle rows: 2 no longer counting deleted\n"));
   EXPECT_EQ(throttle_store_.rows.size(), 1U) << "the address's day is not over";
+}
+
+TEST_F(AuthctlTest, DbPruneSaysWhatItDeletedFromEachTable) {
+  const std::int64_t now = clock_.now();
+  session_rows_.create("expired-1", 7, now);
+  session_rows_.create("expired-2", 7, now - 10);
+  session_rows_.create("live", 7, now + 60);
+  remember_rows_.insert({"old", "hash", 7, now - 1, now - 100, now - 200});
+  remember_rows_.insert({"new", "hash", 7, now + 60, 0, now});
+  account_tokens_.add(
+      "link", domain::AccountToken{7, domain::TokenPurpose::ResetPassword, "", now - 1, ""});
+  outbox_.enqueue({"ann@example.com", "s", "t", "h"}, domain::MailKind::ConfirmAccount, "",
+                  now - 3 * 3600);
+  outbox_.mark_sent(1, now - 3 * 3600);
+  outbox_.enqueue({"ann@example.com", "s", "t", "h"}, domain::MailKind::ConfirmAccount, "",
+                  now - 3 * 3600);  // still to deliver
+  EXPECT_EQ(run({"db", "prune"}), kExitOk);
+  EXPECT_EQ(out_.str(),
+            "sessions: 2 expired deleted\n"
+            "remember tokens: 1 expired deleted\n"
+            "throttle rows: 0 no longer counting deleted\n"
+            "account tokens: 1 expired deleted\n"
+            "mails: 1 sent or given up over 2 h ago deleted\n");
+  EXPECT_THAT(err_.str(), IsEmpty());
+  EXPECT_EQ(session_rows_.rows.size(), 1U);
+  EXPECT_EQ(remember_rows_.rows.count("new"), 1U);
+  EXPECT_EQ(outbox_.rows.size(), 1U);
+}
+
+TEST_F(AuthctlTest, DbPruneWithTheDatabaseDownIs4WithAMessage) {
+  session_rows_.unavailable = true;
+  EXPECT_EQ(run({"db", "prune"}), kExitDatabase);
+  EXPECT_THAT(err_.str(), HasSubstr("authctl: the database is unavailable"));
 }
 
 TEST_F(AuthctlTest, HelpDocumentsTheExitCodes) {

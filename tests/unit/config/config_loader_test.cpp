@@ -310,6 +310,29 @@ TEST(ConfigLoaderMail, ReadsTheMailKeysWithTheirDefaults) {
   EXPECT_TRUE(json.config->log_json);
 }
 
+TEST(ConfigLoaderStatus, TheStatusPageIsOffUnlessEnabled) {
+  const auto plain = load_config(kSecretLine, {});
+  ASSERT_TRUE(plain.config);
+  EXPECT_FALSE(plain.config->status_enabled);
+  const auto enabled = load_config(kSecretLine + "status_enabled = true\n", {});
+  ASSERT_TRUE(enabled.config);
+  EXPECT_TRUE(enabled.config->status_enabled);
+  const auto bad = load_config(kSecretLine + "status_enabled = sure\n", {});
+  EXPECT_FALSE(bad.config);
+}
+
+TEST(ConfigLoaderStatus, StatusAllowTakesIpAddressesOnly) {
+  const auto allowed =
+      load_config(kSecretLine + "status_allow = 192.0.2.10, 2001:DB8::7, ::ffff:10.0.0.1\n", {});
+  ASSERT_TRUE(allowed.config) << ::testing::PrintToString(allowed.errors);
+  EXPECT_EQ(allowed.config->status_allow,
+            (std::vector<std::string>{"192.0.2.10", "2001:db8::7", "10.0.0.1"}));
+  for (const char* bad : {"status_allow = 192.0.2.0/24\n", "status_allow = monitor.example\n"}) {
+    const auto refused = load_config(kSecretLine + bad, {});
+    EXPECT_FALSE(refused.config) << bad;
+  }
+}
+
 TEST(ConfigLoaderMail, RefusesWhatWouldBreakMailOrItsLinks) {
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"registration = open\n", "needs public_url"},

@@ -32,5 +32,25 @@ TEST(ThrottleNetwork, AnythingElseIsKeptAsItIs) {
   EXPECT_EQ(throttle_network(long_text), long_text);
 }
 
+TEST(CanonicalIp, WritesEveryAddressOneWayAndRefusesTheRest) {
+  EXPECT_EQ(canonical_ip("192.0.2.10"), "192.0.2.10");
+  EXPECT_EQ(canonical_ip("2001:DB8:0:0::7"), "2001:db8::7");
+  EXPECT_EQ(canonical_ip("::ffff:192.0.2.10"), "192.0.2.10");
+  EXPECT_EQ(canonical_ip("192.0.2.0/24"), std::nullopt);
+  EXPECT_EQ(canonical_ip("localhost"), std::nullopt);
+  EXPECT_EQ(canonical_ip(""), std::nullopt);
+}
+
+TEST(IsLoopbackIp, OnlyTheLoopbackNetworks) {
+  EXPECT_TRUE(is_loopback_ip("127.0.0.1"));
+  EXPECT_TRUE(is_loopback_ip("127.255.0.9"));
+  EXPECT_TRUE(is_loopback_ip("::1"));
+  EXPECT_TRUE(is_loopback_ip("::ffff:127.0.0.1"));
+  EXPECT_FALSE(is_loopback_ip("128.0.0.1"));
+  EXPECT_FALSE(is_loopback_ip("::2"));
+  EXPECT_FALSE(is_loopback_ip("10.127.0.1"));
+  EXPECT_FALSE(is_loopback_ip("127.0.0.1.evil"));
+}
+
 }  // namespace
 }  // namespace authfcgi::util

@@ -12,6 +12,7 @@
 #include "domain/errors.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_login_throttle_store.h"
+#include "fakes/fake_pool.h"
 #include "fakes/fake_random_source.h"
 #include "fakes/fake_stores.h"
 #include "mocks/mocks.h"
@@ -48,9 +49,13 @@ class AppTest : public ::testing::Test {
   AppDependencies dependencies(domain::PasswordHasher& hasher, const crypto::KeyRing& keys,
                                const domain::TokenCrypto& token_crypto,
                                domain::SessionSettings settings = {}) {
-    return AppDependencies{users_,    sessions_,    tokens_, throttle_,    hasher,
-                           clock_,    token_crypto, random_, events_,      keys,
-                           renderer_, settings,     {},      "dummy-hash", nullptr};
+    return AppDependencies{
+        users_,       sessions_,    tokens_,
+        throttle_,    hasher,       clock_,
+        token_crypto, random_,      events_,
+        keys,         renderer_,    settings,
+        {},           "dummy-hash", nullptr,
+        &pool_,       &pool_,       StatusSettings{status_enabled_, status_allow_}};
   }
 
   // Sends a request with the jar's cookies and keeps the cookies it sets.
@@ -114,6 +119,9 @@ class AppTest : public ::testing::Test {
   StrictMock<testing::MockAuthEventSink> events_;
   testing::FakeClock clock_;
   testing::FakeRandomSource random_;
+  testing::FakePool pool_;
+  bool status_enabled_ = false;
+  std::vector<std::string> status_allow_;
   crypto::KeyRing keys_{kSecret, {}};
   crypto::SodiumTokenCrypto token_crypto_{keys_, random_};
   view::Renderer renderer_{AUTHFCGI_SOURCE_DIR "/templates"};
@@ -800,6 +808,109 @@ TEST_F(AppTest, HeadIsAnsweredLikeGet) {
   EXPECT_EQ(head.status, 200);
   EXPECT_EQ(head.body, get.body);
   EXPECT_EQ(head.headers, get.headers);
+}
+
+TEST_F(AppTest, StatusAndPingAre404UnlessEnabled) {
+  EXPECT_EQ(send(RequestBuilder().get("/auth/status")).status, 404);
+  EXPECT_EQ(send(RequestBuilder().get("/auth/ping")).status, 404);
+}
+
+TEST_F(AppTest, PingAnswersPong) {
+  status_enabled_ = true;
+  App app(dependencies(hasher_, keys_, token_crypto_));
+  const auto response = app.handle(RequestBuilder().get("/auth/ping").build());
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "pong\n");
+  EXPECT_EQ(response.header("Cache-Control"), "no-store");
+}
+
+TEST_F(AppTest, StatusShowsThePoolsCountersAsTextJsonAndOpenMetricsWithoutACookie) {
+  status_enabled_ = true;
+  pool_.status.pool = "/run/authfcgi/authfcgi.sock";
+  pool_.status.start_time = clock_.now() - 60;
+  pool_.status.processes = 2;
+  pool_.status.threads = 8;
+  pool_.status.active_threads = 3;
+  pool_.status.accepted = 1234;
+  pool_.status.responses = {0, 1000, 200, 30, 4};
+  pool_.count(domain::PoolEvent::LoginOk);
+  App app(dependencies(hasher_, keys_, token_crypto_));
+
+  const auto text = app.handle(RequestBuilder().get("/auth/status").build());
+  EXPECT_EQ(text.status, 200);
+  EXPECT_EQ(text.header("Content-Type"), "text/plain; charset=utf-8");
+  EXPECT_THAT(text.body, HasSubstr("pool:                    /run/authfcgi/authfcgi.sock\n"));
+  EXPECT_THAT(text.body, HasSubstr("start since:             60\n"));
+  EXPECT_THAT(text.body, HasSubstr("accepted requests:       1234\n"));
+  EXPECT_THAT(text.body, HasSubstr("idle threads:            5\n"));
+  EXPECT_THAT(text.body, HasSubstr("responses 5xx:           4\n"));
+  EXPECT_THAT(text.body, HasSubstr("logins ok:               1\n"));
+  EXPECT_THAT(text.body, HasSubstr("mail queued:             unknown\n")) << "no outbox here";
+  EXPECT_TRUE(text.headers_named("Set-Cookie").empty());
+
+  const auto json = app.handle(RequestBuilder().get("/auth/status").query("json", "").build());
+  EXPECT_EQ(json.header("Content-Type"), "application/json");
+  EXPECT_THAT(json.body, HasSubstr("\"accepted_requests\": 1234,"));
+  EXPECT_THAT(json.body, HasSubstr("\"responses\": {\"1xx\": 0, \"2xx\": 1000, \"3xx\": 200"));
+  EXPECT_THAT(json.body, HasSubstr("\"mail_queued\": null"));
+
+  const auto metrics =
+      app.handle(RequestBuilder().get("/auth/status").query("openmetrics", "").build());
+  EXPECT_EQ(metrics.header("Content-Type"),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  EXPECT_THAT(metrics.body, HasSubstr("authfcgi_accepted_requests_total 1234\n"));
+  EXPECT_THAT(metrics.body, HasSubstr("authfcgi_threads{state=\"idle\"} 5\n"));
+  EXPECT_THAT(metrics.body, HasSubstr("authfcgi_logins_total{outcome=\"ok\"} 1\n"));
+  EXPECT_TRUE(metrics.body.ends_with("\n# EOF\n"));
+}
+
+TEST_F(AppTest, StatusRefusesAPostWith405) {
+  status_enabled_ = true;
+  App app(dependencies(hasher_, keys_, token_crypto_));
+  const auto response = app.handle(RequestBuilder().post("/auth/status").build());
+  EXPECT_EQ(response.status, 405);
+  EXPECT_EQ(response.header("Allow"), "GET, HEAD");
+}
+
+TEST_F(AppTest, TheGatewaysAnswersAreCountedByOutcome) {
+  send(RequestBuilder().get("/auth/verify").gateway().header("x-original-uri", "/private/"));
+  log_in_paul(login_post("paul@example.com", "corn"));
+  send(RequestBuilder().get("/auth/verify").gateway().header("x-original-uri", "/private/"));
+  send(RequestBuilder()
+           .get("/auth/verify")
+           .gateway()
+           .header("x-original-uri", "/admin/")
+           .require_group("admins"));
+  send(RequestBuilder().get("/auth/verify"));  // a browser's own: 404, not an answer
+  EXPECT_EQ(pool_.status.event(domain::PoolEvent::VerifyLogin), 1U);
+  EXPECT_EQ(pool_.status.event(domain::PoolEvent::VerifyAllowed), 1U);
+  EXPECT_EQ(pool_.status.event(domain::PoolEvent::VerifyForbidden), 1U);
+}
+
+TEST_F(AppTest, ADatabaseOutageIsCounted) {
+  log_in_paul(login_post("paul@example.com", "corn"));
+  sessions_.unavailable = true;
+  EXPECT_EQ(send(RequestBuilder().get("/secret")).status, 503);
+  EXPECT_EQ(pool_.status.event(domain::PoolEvent::DatabaseError), 1U);
+}
+
+TEST_F(AppTest, StatusAnswersLoopbackAndTheAllowedAddressesOnly) {
+  status_enabled_ = true;
+  status_allow_ = {"192.0.2.10", "2001:db8::7"};
+  App app(dependencies(hasher_, keys_, token_crypto_));
+  const auto status_from = [&app](const std::string& address) {
+    return app.handle(RequestBuilder().get("/auth/status").from(address).build()).status;
+  };
+  EXPECT_EQ(status_from("127.0.0.1"), 200);
+  EXPECT_EQ(status_from("127.3.4.5"), 200);
+  EXPECT_EQ(status_from("::1"), 200);
+  EXPECT_EQ(status_from("::ffff:127.0.0.1"), 200);
+  EXPECT_EQ(status_from("192.0.2.10"), 200);
+  EXPECT_EQ(status_from("2001:DB8:0::7"), 200) << "compared as addresses, not as text";
+  EXPECT_EQ(status_from("192.0.2.11"), 403);
+  EXPECT_EQ(status_from("203.0.113.7"), 403);
+  EXPECT_EQ(status_from(""), 403);
+  EXPECT_EQ(app.handle(RequestBuilder().get("/auth/ping").from("203.0.113.7").build()).status, 403);
 }
 
 }  // namespace
