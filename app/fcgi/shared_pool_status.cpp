@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -198,28 +199,73 @@ std::string SharedPoolStatus::socket_address(int fd) {
   return std::string("fd ").append(std::to_string(fd));
 }
 
-SharedPoolStatus::SharedPoolStatus(const std::string& address, unsigned threads, std::int64_t now)
-    : address_(address) {
-  const std::string name = segment_name(address);
-  fd_ = ::shm_open(name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd_ < 0) {
-    throw std::runtime_error("cannot open the status segment /dev/shm" + name + ": " +
-                             std::strerror(errno));
+namespace {
+
+// Opens the pool's segment, refuses one that is not ours alone, and takes its lock. The last
+// process of a pool removes the segment's name under that lock, so a process that opened the
+// name just before (and then waited for the lock) holds a file nobody else will see: it
+// checks, under the lock, that the name still leads to its file, and else starts over.
+constexpr int kOpenTries = 5;
+
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+bool name_leads_to(const std::string& name, int fd) {
+  struct stat ours {};
+  struct stat named {};
+  const int probe = ::shm_open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+  if (probe < 0) {
+    return false;
   }
-  try {
-    // /dev/shm is writable by everyone: a segment made by another user is neither trusted nor
-    // locked (its owner could hold the lock for ever). One that is ours and closed to others,
-    // nobody else can open.
-    struct stat info {};
-    if (::fstat(fd_, &info) != 0) {
-      throw std::runtime_error(std::string("cannot stat the status segment: ") +
+  const bool same =
+      ::fstat(fd, &ours) == 0 && ::fstat(probe, &named) == 0 && same_file(ours, named);
+  ::close(probe);
+  return same;
+}
+
+}  // namespace
+
+SharedPoolStatus::SharedPoolStatus(const std::string& address, unsigned threads, std::int64_t now)
+    : address_(address), name_(segment_name(address)) {
+  const std::string& name = name_;
+  std::optional<SegmentLock> lock;
+  for (int tries = 0; !lock; ++tries) {
+    fd_ = ::shm_open(name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd_ < 0) {
+      throw std::runtime_error("cannot open the status segment /dev/shm" + name + ": " +
                                std::strerror(errno));
     }
-    if (info.st_uid != ::geteuid() || (info.st_mode & 077) != 0) {
-      throw std::runtime_error("the status segment /dev/shm" + name +
-                               " belongs to another user or is open to others; remove it");
+    try {
+      // /dev/shm is writable by everyone: a segment made by another user is neither trusted
+      // nor locked (its owner could hold the lock for ever). One that is ours and closed to
+      // others, nobody else can open.
+      struct stat info {};
+      if (::fstat(fd_, &info) != 0) {
+        throw std::runtime_error(std::string("cannot stat the status segment: ") +
+                                 std::strerror(errno));
+      }
+      if (info.st_uid != ::geteuid() || (info.st_mode & 077) != 0) {
+        throw std::runtime_error("the status segment /dev/shm" + name +
+                                 " belongs to another user or is open to others; remove it");
+      }
+      lock.emplace(fd_);
+      if (!name_leads_to(name, fd_)) {
+        lock.reset();
+        if (tries + 1 >= kOpenTries) {
+          throw std::runtime_error("the status segment /dev/shm" + name +
+                                   " keeps being removed and made again");
+        }
+        ::close(fd_);
+        fd_ = -1;
+      }
+    } catch (...) {
+      ::close(fd_);
+      throw;
     }
-    const SegmentLock lock(fd_);
+  }
+  try {
+    struct stat info {};
     if (::fstat(fd_, &info) != 0) {
       throw std::runtime_error(std::string("cannot stat the status segment: ") +
                                std::strerror(errno));
@@ -264,6 +310,7 @@ SharedPoolStatus::SharedPoolStatus(const std::string& address, unsigned threads,
     retire(*segment_, segment_->slots[slot_]);
     shared(segment_->slots[slot_].threads).store(threads, std::memory_order_relaxed);
   } catch (...) {
+    lock.reset();
     if (segment_ != nullptr) {
       ::munmap(segment_, sizeof(Segment));
     }
@@ -278,6 +325,15 @@ SharedPoolStatus::~SharedPoolStatus() {
     try {
       const SegmentLock lock(fd_);
       retire(*segment_, segment_->slots[slot_]);
+      // The last process of the pool takes the segment away with it (a test suite or many
+      // local instances would otherwise leave one per socket in /dev/shm, which is memory).
+      bool others = false;
+      for (std::size_t i = 0; i < kSlots && !others; ++i) {
+        others = i != slot_ && locked_by_another(fd_, slot_lock_byte(i));
+      }
+      if (!others) {
+        ::shm_unlink(name_.c_str());
+      }
     } catch (const std::exception&) {
       // Without the lock the next reader or process retires the slot.
     }

@@ -19,7 +19,7 @@ namespace authfcgi::fcgi {
 // increments (no lock, no system call on the request path), and a reader sums every slot. The
 // counts of a process that has ended stay in its slot (a new process takes the slot over and
 // counts on), so counters live as long as the pool; the first process to attach while no
-// other is live starts the pool afresh.
+// other is live starts the pool afresh, and the last one to leave removes the segment.
 class SharedPoolStatus final : public domain::PoolMeter, public domain::PoolStatusSource {
  public:
   // The pool's name for the socket on fd: "/run/authfcgi/authfcgi.sock" or "127.0.0.1:9009".
@@ -46,6 +46,7 @@ class SharedPoolStatus final : public domain::PoolMeter, public domain::PoolStat
 
  private:
   std::string address_;
+  std::string name_;
   int fd_ = -1;
   Segment* segment_ = nullptr;
   std::size_t slot_ = 0;

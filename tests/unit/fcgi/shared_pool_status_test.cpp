@@ -127,6 +127,31 @@ TEST_F(SharedPoolStatusTest, APoolStartedAgainAfterEveryProcessEndedStartsFromZe
   EXPECT_EQ(status.processes, 1U);
 }
 
+bool segment_exists(const std::string& address) {
+  const int fd = ::shm_open(SharedPoolStatus::segment_name(address).c_str(), O_RDONLY, 0);
+  if (fd < 0) {
+    return false;
+  }
+  ::close(fd);
+  return true;
+}
+
+TEST_F(SharedPoolStatusTest, TheLastProcessToLeaveRemovesTheSegment) {
+  auto first = attach(2);
+  auto second = attach(2);
+  EXPECT_TRUE(segment_exists(address_));
+  first.reset();
+  EXPECT_TRUE(segment_exists(address_)) << "the pool still runs";
+  second->request_started();
+  second->request_finished(200);
+  EXPECT_EQ(second->read().accepted, 1U);
+  second.reset();
+  EXPECT_FALSE(segment_exists(address_)) << "nothing left behind in /dev/shm";
+  auto again = attach(2, 5000);
+  EXPECT_TRUE(segment_exists(address_));
+  EXPECT_EQ(again->read().start_time, 5000);
+}
+
 TEST_F(SharedPoolStatusTest, ASegmentOthersCanWriteIsRefused) {
   const std::string name = SharedPoolStatus::segment_name(address_);
   const int fd = ::shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
