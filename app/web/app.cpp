@@ -180,6 +180,7 @@ struct App::Impl {
   // The session from the cookie, or an empty (not yet started) one.
   domain::SessionState load_session(const Request& request, std::int64_t now) const;
   Response route(PageContext& context, const RouteMatch& match);
+  Response account_route(PageContext& context, const RouteMatch& match);
   Response operations_page(const Request& request, const RouteMatch& match);
   void count(domain::PoolEvent event);
   void count_verify_answer(int status);
@@ -245,49 +246,52 @@ Response App::Impl::route(PageContext& context, const RouteMatch& match) {
     case Route::Status:
     case Route::Ping:
       return operations_page(context.request, match);
-    case Route::Register:
-      if (!account_services_ || !account_services_->registration_open) {
-        return error_page(&context, 404);
-      }
-      return handlers::register_account(context, *account_services_);
     case Route::Unconfirmed:
       return handlers::unconfirmed(context, services_);
+    case Route::Register:
     case Route::ResendConfirmation:
-      if (!account_services_) {
-        return error_page(&context, 404);
-      }
-      return handlers::resend_confirmation(context, *account_services_);
     case Route::Confirm:
-      if (!account_services_) {
-        return error_page(&context, 404);
-      }
-      return handlers::confirm(context, *account_services_, match.param);
     case Route::ChangePassword:
     case Route::ChangeEmailRequest:
     case Route::ChangeEmail:
-      if (!account_services_) {
-        return error_page(&context, 404);
-      }
-      if (*match.route == Route::ChangePassword) {
-        return handlers::change_password(context, *account_services_);
-      }
-      return *match.route == Route::ChangeEmailRequest
-                 ? handlers::change_email_request(context, *account_services_)
-                 : handlers::change_email(context, *account_services_, match.param);
     case Route::ResetRequest:
     case Route::ResetLink:
     case Route::ResetForm:
-      if (!account_services_) {
-        return error_page(&context, 404);
-      }
-      if (*match.route == Route::ResetRequest) {
-        return handlers::reset_request(context, *account_services_);
-      }
-      return *match.route == Route::ResetLink
-                 ? handlers::reset_link(context, *account_services_, match.param)
-                 : handlers::reset_form(context, *account_services_);
+      return account_route(context, match);
   }
   return error_page(&context, 404);
+}
+
+// The self-service account pages: 404 where the app has no account services, and
+// /auth/register where registration is closed.
+Response App::Impl::account_route(PageContext& context, const RouteMatch& match) {
+  if (!account_services_ ||
+      (*match.route == Route::Register && !account_services_->registration_open)) {
+    return error_page(&context, 404);
+  }
+  auto& services = *account_services_;
+  switch (*match.route) {
+    case Route::Register:
+      return handlers::register_account(context, services);
+    case Route::ResendConfirmation:
+      return handlers::resend_confirmation(context, services);
+    case Route::Confirm:
+      return handlers::confirm(context, services, match.param);
+    case Route::ChangePassword:
+      return handlers::change_password(context, services);
+    case Route::ChangeEmailRequest:
+      return handlers::change_email_request(context, services);
+    case Route::ChangeEmail:
+      return handlers::change_email(context, services, match.param);
+    case Route::ResetRequest:
+      return handlers::reset_request(context, services);
+    case Route::ResetLink:
+      return handlers::reset_link(context, services, match.param);
+    case Route::ResetForm:
+      return handlers::reset_form(context, services);
+    default:
+      return error_page(&context, 404);
+  }
 }
 
 void App::Impl::send_cookies(domain::Visit& visit, bool secure, Response& response) {

@@ -531,37 +531,46 @@ nginx_stop() { web_server_stop nginx "$1/nginx.pid" "$1/nginx.workers"; }
 # ---------------------------------------------------------------------------------------------
 # whoami: the small app behind the gateway's /whoami (scripts/lib/whoami.py), on 127.0.0.1
 
-# whoami_start DIR PORT: starts it (pid file DIR/whoami.pid, log DIR/whoami.log) and waits until
-# it accepts on PORT; whoami_stop DIR stops it.
-whoami_start() {
-  local dir="$1" port="$2" pidfile="$1/whoami.pid" py
-  py="$(command -v /usr/bin/python3 || command -v python3)" || af_die "whoami needs python3"
-  mkdir -p "$dir"
+# python_service_start NAME PORT PIDFILE LOG SCRIPT [ARG...]: starts one of our Python helpers
+# (SCRIPT --port PORT --pid-file PIDFILE ARG...) in its own session, its output appended to
+# LOG, and waits (10 s at most) until it has written PIDFILE and accepts on 127.0.0.1:PORT.
+# NAME says which helper in the errors.
+python_service_start() {
+  local name="$1" port="$2" pidfile="$3" log="$4" script="$5" py
+  shift 5
+  py="$(command -v /usr/bin/python3 || command -v python3)" || af_die "$name needs python3"
   if pidfile_alive python3 "$pidfile"; then
-    af_die "whoami for $dir is already running (pid $(pids_from_file "$pidfile" | head -n1))"
+    af_die "$name is already running (pid $(pids_from_file "$pidfile" | head -n1))"
   fi
   rm -f "$pidfile" # stale, from a crash
   if port_in_use "$port"; then
-    af_die "port $port on 127.0.0.1 is already in use (whoami)"
+    af_die "port $port on 127.0.0.1 is already in use ($name)"
   fi
   # setsid: a Ctrl-C in the terminal reaches only the script, which stops things in order.
-  setsid "$py" "$AUTHFCGI_REPO/scripts/lib/whoami.py" --port "$port" --pid-file "$pidfile" \
-    </dev/null >>"$dir/whoami.log" 2>&1 &
+  setsid "$py" "$script" --port "$port" --pid-file "$pidfile" "$@" </dev/null >>"$log" 2>&1 &
   local launched=$! i
   for ((i = 0; i < 100; i++)); do
     if [[ -s "$pidfile" ]] && port_in_use "$port"; then
       return 0
     fi
     if ! kill -0 "$launched" 2>/dev/null; then
-      tail -n 20 "$dir/whoami.log" >&2
-      af_die "whoami exited during start-up (log: $dir/whoami.log)"
+      log_since_marker "$log" | tail -n 20 >&2
+      af_die "$name exited during start-up (log: $log)"
     fi
     sleep 0.1
   done
-  tail -n 20 "$dir/whoami.log" >&2
+  log_since_marker "$log" | tail -n 20 >&2
   stop_pids python3 5 "$launched"
   rm -f "$pidfile"
-  af_die "whoami did not accept on port $port within 10s (log: $dir/whoami.log)"
+  af_die "$name did not accept on port $port within 10s (log: $log)"
+}
+
+# whoami_start DIR PORT: starts it (pid file DIR/whoami.pid, log DIR/whoami.log) and waits until
+# it accepts on PORT; whoami_stop DIR stops it.
+whoami_start() {
+  mkdir -p "$1"
+  python_service_start whoami "$2" "$1/whoami.pid" "$1/whoami.log" \
+    "$AUTHFCGI_REPO/scripts/lib/whoami.py"
 }
 
 whoami_stop() { stop_pidfile python3 10 "$1/whoami.pid"; }
@@ -575,39 +584,15 @@ whoami_stop() { stop_pidfile python3 10 "$1/whoami.pid"; }
 # to smtp_sink.py (--tls-cert F --tls-key F, --require-tls, --auth-user U
 # --auth-password-file F, --max-size N). smtp_sink_stop DIR stops it; the mails stay.
 smtp_sink_start() {
-  local dir="$1" port="$2" pidfile="$1/smtp.pid" log="$1/smtp.log" py
+  local dir="$1" port="$2" log="$1/smtp.log"
   shift 2
   [[ "$port" =~ ^[0-9]+$ ]] || af_die "the SMTP sink port must be a number (got '$port')"
-  py="$(command -v /usr/bin/python3 || command -v python3)" || af_die "the SMTP sink needs python3"
-  "$py" -c 'import aiosmtpd' 2>/dev/null ||
+  "$(command -v /usr/bin/python3 || command -v python3)" -c 'import aiosmtpd' 2>/dev/null ||
     af_die "the SMTP sink needs Debian's python3-aiosmtpd (apt-get install python3-aiosmtpd)"
   mkdir -p "$dir"
-  if pidfile_alive python3 "$pidfile"; then
-    af_die "an SMTP sink for $dir is already running (pid $(pids_from_file "$pidfile" | head -n1))"
-  fi
-  rm -f "$pidfile" # stale, from a crash
-  if port_in_use "$port"; then
-    af_die "port $port on 127.0.0.1 is already in use (SMTP sink)"
-  fi
   printf '=== %s starting the SMTP sink on 127.0.0.1:%s\n' "$(date '+%F %T')" "$port" >>"$log"
-  # setsid: a Ctrl-C in the terminal reaches only the script, which stops things in order.
-  setsid "$py" "$AUTHFCGI_REPO/scripts/lib/smtp_sink.py" --port "$port" --pid-file "$pidfile" \
-    --maildir "$dir/mail" "$@" </dev/null >>"$log" 2>&1 &
-  local launched=$! i
-  for ((i = 0; i < 100; i++)); do
-    if [[ -s "$pidfile" ]] && port_in_use "$port"; then
-      return 0
-    fi
-    if ! kill -0 "$launched" 2>/dev/null; then
-      log_since_marker "$log" | tail -n 20 >&2
-      af_die "the SMTP sink exited during start-up (log: $log)"
-    fi
-    sleep 0.1
-  done
-  log_since_marker "$log" | tail -n 20 >&2
-  stop_pids python3 5 "$launched"
-  rm -f "$pidfile"
-  af_die "the SMTP sink did not accept on port $port within 10s (log: $log)"
+  python_service_start "the SMTP sink" "$port" "$dir/smtp.pid" "$log" \
+    "$AUTHFCGI_REPO/scripts/lib/smtp_sink.py" --maildir "$dir/mail" "$@"
 }
 
 smtp_sink_stop() { stop_pidfile python3 10 "$1/smtp.pid"; }
